@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# HTTP throughput and memory-per-user, Swarm beside wrk, Locust and Goose.
+#
+# One nginx (peers/start nginx, pinned to CPU 0, one worker) serves every run; each load
+# generator is pinned to CPU 1 and runs alone, one after another, so they compete for the
+# same single core against the same server. See benches/README.md for what the figures mean.
+#
+# Env knobs:
+#   DURATION=20     seconds of load per throughput run
+#   USERS=50        concurrent users / connections per throughput run
+#   SKIP_GOOSE=1    skip Goose (throughput)
+#   SKIP_LOCUST=1   skip Locust (throughput and memory)
+#   SKIP_SWARM=1    skip Swarm (throughput and memory), e.g. to time only the peers
+#   SKIP_MEMORY=1   skip the memory-per-user figure
+#   MEM_USERS=10000 Swarm users for the memory figure; LOCUST_MEM_USERS=1000 for Locust's
+#   MEM_SAMPLE_AT=20 seconds after start at which RSS is sampled
+#   KEEP_WORK=1     keep the temporary directory with every log, CSV and report
+#
+# Everything talks to 127.0.0.1 only; every run is bounded by its own run time plus a
+# watchdog; nginx and every process started here are stopped by PID on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DURATION=${DURATION:-20}
+USERS=${USERS:-50}
+MEM_USERS=${MEM_USERS:-10000}
+LOCUST_MEM_USERS=${LOCUST_MEM_USERS:-1000}
+MEM_SAMPLE_AT=${MEM_SAMPLE_AT:-20}
+MEM_RUN_TIME=${MEM_RUN_TIME:-30}
+SKIP_GOOSE=${SKIP_GOOSE:-0}
+SKIP_LOCUST=${SKIP_LOCUST:-0}
+SKIP_SWARM=${SKIP_SWARM:-0}
+SKIP_MEMORY=${SKIP_MEMORY:-0}
+SWARM_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+GOOSE_TARGET=$ROOT/benches/goose/target
+LOCUST_BIN=${LOCUST_BIN:-$ROOT/.peers/locust/venv/bin/locust}
+# Slack on top of a run's own run time before the watchdog kills it.
+GRACE=${GRACE:-30}
+
+WORK=$(mktemp -d /tmp/swarm-bench.XXXXXX)
+NGINX_PID=""
+PIDS=()
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    local pid i
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for ((i = 0; i < 50; i++)); do
+        local alive=0
+        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    if [[ -n $NGINX_PID ]]; then
+        "$ROOT/peers/stop" nginx "$NGINX_PID" >/dev/null 2>&1 || kill -TERM "$NGINX_PID" 2>/dev/null || true
+    fi
+    if [[ ${KEEP_WORK:-0} == 1 || $rc != 0 ]]; then
+        log "logs and reports kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+need() { # need CMD HINT
+    command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"
+}
+
+# Start a command in the background (env and taskset exec it, so $! is the tool itself),
+# remember its PID for the trap and in LAST_PID.
+spawn() { # spawn LOGFILE CMD...
+    local logf=$1; shift
+    "$@" >"$logf" 2>&1 &
+    PIDS+=("$!")
+    LAST_PID=$!
+}
+
+# Wait for PID, killing it if it is still alive after LIMIT seconds. Returns its exit code.
+wait_bounded() { # wait_bounded PID LIMIT NAME
+    local pid=$1 limit=$2 name=$3 waited=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if (( waited >= limit * 10 )); then
+            log "warning: $name still running after ${limit}s, killing PID $pid"
+            kill -TERM "$pid" 2>/dev/null || true
+            sleep 2
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    local rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    return "$rc"
+}
+
+# Column COL of the row whose Name is "Aggregated" in a Locust-format stats CSV.
+csv_aggregated() { # csv_aggregated FILE COL
+    awk -F',' -v col="$2" '
+        { for (i = 1; i <= NF; i++) gsub(/^"|"$/, "", $i) }
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+        $2 == "Aggregated" && c { print $c; found = 1; exit }
+        END { if (!found) exit 1 }' "$1"
+}
+
+# A sleep the INT/TERM traps can cut short (bash runs traps only between foreground commands).
+nap() { sleep "$1" & PIDS+=("$!"); wait "$!" || true; }
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+
+# ---------------------------------------------------------------------------------------
+# Preflight: every tool asked for must exist before anything starts.
+INSTALL_HINT="run peers/install"
+[[ -x $ROOT/peers/start ]] || die "peers/start missing; $INSTALL_HINT"
+need taskset "install util-linux"
+need awk "install gawk or mawk"
+PATH="$ROOT/.peers/bin:$PATH" need wrk "$INSTALL_HINT"
+WRK=$(PATH="$ROOT/.peers/bin:$PATH" command -v wrk)
+if [[ $SKIP_LOCUST != 1 ]]; then
+    [[ -x $LOCUST_BIN ]] || die "Locust not found at $LOCUST_BIN; $INSTALL_HINT (or SKIP_LOCUST=1)"
+fi
+if [[ $SKIP_SWARM != 1 ]]; then
+    need cargo "install a Rust toolchain"
+fi
+if [[ $SKIP_GOOSE != 1 ]]; then
+    need cargo "install a Rust toolchain (or SKIP_GOOSE=1)"
+fi
+(( $(nproc) >= 2 )) || log "warning: fewer than 2 CPUs; pinning server and client apart is impossible"
+
+# Sockets: 10,000 users want 10,000+ descriptors.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# ---------------------------------------------------------------------------------------
+# Build before starting anything, so compile time never overlaps a measurement.
+if [[ $SKIP_SWARM != 1 ]]; then
+    log "building Swarm examples (release)..."
+    (cd "$ROOT" && cargo build --release --example http_max --example liveness) >&2 \
+        || die "cargo build --release --example http_max --example liveness failed"
+    SWARM_MAX=$SWARM_TARGET/release/examples/http_max
+    SWARM_LIVE=$SWARM_TARGET/release/examples/liveness
+fi
+if [[ $SKIP_GOOSE != 1 ]]; then
+    GOOSE_BIN=$GOOSE_TARGET/release/goose-bench
+    if [[ ! -x $GOOSE_BIN ]]; then
+        log "building benches/goose (release)..."
+        CARGO_TARGET_DIR=$GOOSE_TARGET cargo build --release \
+            --manifest-path "$ROOT/benches/goose/Cargo.toml" >&2 || die "building benches/goose failed"
+    fi
+fi
+
+# Other work on either core (a compiler, say) skews every figure: say so.
+busy_pct() { # CPU busy % over one second, all cores
+    local a b a1 a2 a3 a4 a5 a6 a7 b1 b2 b3 b4 b5 b6 b7
+    read -r _ a1 a2 a3 a4 a5 a6 a7 _ </proc/stat
+    nap 1
+    read -r _ b1 b2 b3 b4 b5 b6 b7 _ </proc/stat
+    a=$((a1 + a2 + a3 + a5 + a6 + a7)); b=$((b1 + b2 + b3 + b5 + b6 + b7))
+    awk -v busy=$((b - a)) -v idle=$((b4 - a4)) 'BEGIN { printf "%d", 100 * busy / (busy + idle + 0.001) }'
+}
+BUSY=$(busy_pct)
+(( BUSY < 10 )) || log "warning: the machine is ${BUSY}% busy before the benchmark; figures will be low and noisy"
+
+# ---------------------------------------------------------------------------------------
+log "starting nginx on CPU 0..."
+# 10,000 liveness users hold 10,000 keep-alive connections.
+NGINX_OUT=$(NGINX_CPU=0 NGINX_WORKERS=1 NGINX_CONNECTIONS=${NGINX_CONNECTIONS:-20000} "$ROOT/peers/start" nginx) || die "peers/start nginx failed; $INSTALL_HINT"
+URL=$(sed -n 's/^URL=//p' <<<"$NGINX_OUT" | head -n1)
+NGINX_PID=$(sed -n 's/^PID=//p' <<<"$NGINX_OUT" | head -n1)
+[[ -n $URL && -n $NGINX_PID ]] || die "peers/start nginx printed no URL=/PID=: $NGINX_OUT"
+case $URL in
+    http://127.0.0.1:*) ;;
+    *) die "nginx URL $URL is not on 127.0.0.1" ;;
+esac
+log "nginx: $URL (PID $NGINX_PID)"
+
+declare -A RPS=()
+ORDER=()
+record() { # record TOOL VALUE
+    ORDER+=("$1")
+    RPS[$1]=$2
+    log "$1: $2 requests/s"
+}
+LIMIT=$((DURATION + GRACE))
+
+# (a) wrk: the ceiling, a C event loop with no per-user logic.
+log "wrk -t1 -c$USERS -d${DURATION}s ..."
+spawn "$WORK/wrk.log" taskset -c 1 "$WRK" -t1 -c"$USERS" -d"${DURATION}s" "$URL/"
+wait_bounded "$LAST_PID" "$LIMIT" wrk || die "wrk failed: $(cat "$WORK/wrk.log")"
+record wrk "$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.log")"
+
+# (b) Swarm
+if [[ $SKIP_SWARM != 1 ]]; then
+    log "Swarm http_max -u $USERS -r $USERS -t ${DURATION}s ..."
+    spawn "$WORK/swarm.log" taskset -c 1 "$SWARM_MAX" -H "$URL" -u "$USERS" -r "$USERS" \
+        -t "${DURATION}s" --csv "$WORK/swarm"
+    wait_bounded "$LAST_PID" "$LIMIT" swarm || die "Swarm http_max failed: $(tail -n 20 "$WORK/swarm.log")"
+    v=$(csv_aggregated "$WORK/swarm_stats.csv" 'Requests/s') \
+        || die "no Aggregated Requests/s in $WORK/swarm_stats.csv"
+    record swarm "$v"
+fi
+
+# (c) Locust: FastHttpUser, no wait, one process.
+if [[ $SKIP_LOCUST != 1 ]]; then
+    log "Locust -u $USERS -r $USERS -t ${DURATION}s ..."
+    spawn "$WORK/locust.log" taskset -c 1 "$LOCUST_BIN" -f "$ROOT/peers/locustfiles/http_max.py" \
+        --headless -u "$USERS" -r "$USERS" -t "${DURATION}s" -H "$URL" --csv "$WORK/locust" \
+        --only-summary --loglevel WARNING
+    # Locust exits 1 when any request failed; the CSV still tells the story.
+    wait_bounded "$LAST_PID" "$LIMIT" locust || log "warning: locust exited non-zero"
+    [[ -s $WORK/locust_stats.csv ]] || die "Locust wrote no CSV: $(tail -n 20 "$WORK/locust.log")"
+    v=$(csv_aggregated "$WORK/locust_stats.csv" 'Requests/s') \
+        || die "no Aggregated Requests/s in $WORK/locust_stats.csv"
+    record locust "$v"
+fi
+
+# (d) Goose: 0.19, one scenario, GET /, no wait. Its JSON report's
+# `raw_request_metrics` total has `number_of_requests`; Goose resets its metrics once
+# every user has started, so requests/s = requests / (run time after the ramp).
+if [[ $SKIP_GOOSE != 1 ]]; then
+    log "Goose -u $USERS -r $USERS -t ${DURATION}s ..."
+    spawn "$WORK/goose.log" taskset -c 1 "$GOOSE_BIN" --host "$URL" -u "$USERS" -r "$USERS" \
+        -t "${DURATION}s" --report-file "$WORK/goose.md" --no-print-metrics -q
+    wait_bounded "$LAST_PID" "$LIMIT" goose || log "warning: goose exited non-zero"
+    [[ -s $WORK/goose.md ]] || die "Goose wrote no report: $(tail -n 20 "$WORK/goose.log")"
+    # The markdown report's "Request Metrics" table ends with an "Aggregated" row whose
+    # 8th cell is the average requests/s over the measured span.
+    GOOSE_RPS=$(awk -F'|' '
+        /^## Request Metrics/ { inreq = 1; next }
+        /^## / { inreq = 0 }
+        inreq && $3 ~ /Aggregated/ { gsub(/ /, "", $9); print $9; exit }' "$WORK/goose.md")
+    [[ -n $GOOSE_RPS ]] || die "no Aggregated requests/s in $WORK/goose.md"
+    record goose "$GOOSE_RPS"
+fi
+
+# ---------------------------------------------------------------------------------------
+printf '\nHTTP throughput: GET / on nginx (1 worker, CPU 0), %s users, %ss, generator on CPU 1\n' \
+    "$USERS" "$DURATION"
+printf '%-8s %14s %16s\n' tool requests/s "swarm / tool"
+for t in "${ORDER[@]}"; do
+    if [[ -n ${RPS[swarm]:-} ]]; then r=$(ratio "${RPS[swarm]}" "${RPS[$t]}"); else r=-; fi
+    printf '%-8s %14.0f %16s\n' "$t" "${RPS[$t]}" "$r"
+done
+
+# ---------------------------------------------------------------------------------------
+# Memory per user: RSS of a run with N users minus RSS of a run with 1 user, sampled at the
+# same moment once all users are running, divided by N - 1.
+# Not called in $(...): the PID must reach PIDS in this shell for the trap.
+mem_rss() { # mem_rss NAME USERS CMD... -> sets MEM_RSS to VmRSS in kB at MEM_SAMPLE_AT
+    local name=$1 users=$2; shift 2
+    spawn "$WORK/mem-$name-$users.log" "$@"
+    local pid=$LAST_PID
+    nap "$MEM_SAMPLE_AT"
+    kill -0 "$pid" 2>/dev/null || die "$name with $users users exited before ${MEM_SAMPLE_AT}s: $(tail -n 20 "$WORK/mem-$name-$users.log")"
+    MEM_RSS=$(rss_kb "$pid")
+    wait_bounded "$pid" $((MEM_RUN_TIME + GRACE)) "$name-$users" || true
+}
+per_user() { awk -v n="$1" -v o="$2" -v u="$3" 'BEGIN { printf "%.2f", (n - o) / (u - 1) }'; }
+
+if [[ $SKIP_MEMORY != 1 ]]; then
+    printf '\nMemory per user: liveness users (GET /status, wait between 1 and 2 s), RSS at %ss\n' \
+        "$MEM_SAMPLE_AT"
+    printf '%-8s %8s %12s %14s %12s\n' tool users "RSS kB" "RSS 1 user kB" "kB / user"
+    if [[ $SKIP_SWARM != 1 ]]; then
+        rate=$(( MEM_USERS / 5 > 0 ? MEM_USERS / 5 : 1 ))
+        for u in 1 "$MEM_USERS"; do
+            r=$(( u < rate ? u : rate ))
+            log "Swarm liveness -u $u -r $r -t ${MEM_RUN_TIME}s ..."
+            mem_rss swarm "$u" env LOCUST_MIN_WAIT=1 LOCUST_MAX_WAIT=2 \
+                taskset -c 1 "$SWARM_LIVE" -H "$URL" -u "$u" -r "$r" -t "${MEM_RUN_TIME}s"
+            rss[$u]=$MEM_RSS
+        done
+        printf '%-8s %8s %12s %14s %12s\n' swarm "$MEM_USERS" "${rss[$MEM_USERS]}" "${rss[1]}" \
+            "$(per_user "${rss[$MEM_USERS]}" "${rss[1]}" "$MEM_USERS")"
+    fi
+    if [[ $SKIP_LOCUST != 1 ]]; then
+        rate=$(( LOCUST_MEM_USERS / 5 > 0 ? LOCUST_MEM_USERS / 5 : 1 ))
+        for u in 1 "$LOCUST_MEM_USERS"; do
+            r=$(( u < rate ? u : rate ))
+            log "Locust liveness -u $u -r $r -t ${MEM_RUN_TIME}s ..."
+            mem_rss locust "$u" taskset -c 1 "$LOCUST_BIN" \
+                -f "$ROOT/benches/locustfiles/liveness.py" --headless -u "$u" -r "$r" \
+                -t "${MEM_RUN_TIME}s" -H "$URL" --only-summary --loglevel WARNING
+            lrss[$u]=$MEM_RSS
+        done
+        printf '%-8s %8s %12s %14s %12s\n' locust "$LOCUST_MEM_USERS" "${lrss[$LOCUST_MEM_USERS]}" \
+            "${lrss[1]}" "$(per_user "${lrss[$LOCUST_MEM_USERS]}" "${lrss[1]}" "$LOCUST_MEM_USERS")"
+    fi
+fi

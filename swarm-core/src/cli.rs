@@ -1,0 +1,395 @@
+//! The command line: Locust's flag names, a TOML config file and `SWARM_*` environment
+//! variables, with the precedence defaults < file < environment < flags.
+
+use std::ffi::OsString;
+use std::future::Future;
+use std::io::{IsTerminal, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use futures::future::BoxFuture;
+
+use crate::config::{parse_duration, parse_host, Config};
+use crate::error::{ConfigError, Error};
+use crate::report::{console, exit_code, Report};
+use crate::runner::RunnerHandle;
+use crate::user::registered;
+use crate::Swarm;
+
+/// The flags of a run. `#[command(flatten)]` it into a CLI of your own, then call
+/// [`Args::to_config`].
+#[derive(Debug, Clone, Default, clap::Args)]
+#[non_exhaustive]
+pub struct Args {
+    /// Peak number of concurrent users
+    #[arg(short = 'u', long, env = "SWARM_USERS", value_name = "N")]
+    pub users: Option<u32>,
+
+    /// Users started (or stopped) per second
+    #[arg(short = 'r', long, env = "SWARM_SPAWN_RATE", value_name = "PER_SEC")]
+    pub spawn_rate: Option<f64>,
+
+    /// Stop after this long: 90, 30s, 5m, 1h30m (default: run until Ctrl-C)
+    #[arg(short = 't', long, env = "SWARM_RUN_TIME", value_name = "TIME", value_parser = parse_duration)]
+    pub run_time: Option<Duration>,
+
+    /// The target, e.g. http://127.0.0.1:8080
+    #[arg(short = 'H', long, env = "SWARM_HOST", value_name = "URL", value_parser = parse_host)]
+    pub host: Option<url::Url>,
+
+    /// Write Locust-compatible CSV files PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv and PREFIX_exceptions.csv
+    #[arg(long, env = "SWARM_CSV", value_name = "PREFIX")]
+    pub csv: Option<PathBuf>,
+
+    /// Write the JSON report (schema swarm-report/1) to this file
+    #[arg(long, env = "SWARM_JSON", value_name = "PATH")]
+    pub json: Option<PathBuf>,
+
+    /// Run only tasks with one of these tags (comma-separated)
+    #[arg(short = 'T', long, env = "SWARM_TAGS", value_delimiter = ',', num_args = 1.., value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Skip tasks with one of these tags (comma-separated)
+    #[arg(short = 'E', long, env = "SWARM_EXCLUDE_TAGS", value_delimiter = ',', num_args = 1.., value_name = "TAG")]
+    pub exclude_tags: Vec<String>,
+
+    /// How long running tasks may finish when the run stops, then they are cancelled
+    #[arg(long, env = "SWARM_STOP_TIMEOUT", value_name = "TIME", value_parser = parse_duration)]
+    pub stop_timeout: Option<Duration>,
+
+    /// Seed of the users' random choices, for repeatable runs
+    #[arg(long, env = "SWARM_SEED", value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Log level: error, warn, info, debug, trace
+    #[arg(short = 'L', long, env = "SWARM_LOGLEVEL", value_name = "LEVEL")]
+    pub loglevel: Option<String>,
+
+    /// Logs as JSON lines on stderr
+    #[arg(long, env = "SWARM_LOG_JSON")]
+    pub log_json: bool,
+
+    /// Print only the final summary, no live progress
+    #[arg(long, env = "SWARM_ONLY_SUMMARY")]
+    pub only_summary: bool,
+
+    /// Exit code when any request or task failed
+    #[arg(long, env = "SWARM_EXIT_CODE_ON_ERROR", value_name = "CODE")]
+    pub exit_code_on_error: Option<u8>,
+
+    /// Do not check that the host accepts connections before the run
+    #[arg(long, env = "SWARM_NO_PREFLIGHT")]
+    pub no_preflight: bool,
+
+    /// Read settings from this TOML file (keys are the long flag names)
+    #[arg(long, env = "SWARM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// List the user types and exit
+    #[arg(short = 'l', long)]
+    pub list: bool,
+
+    /// Accepted for Locust compatibility; Swarm always runs headless
+    #[arg(long, hide = true)]
+    pub headless: bool,
+
+    /// User types to run (default: all registered)
+    #[arg(value_name = "USER_TYPE")]
+    pub user_types: Vec<String>,
+}
+
+impl Args {
+    /// The configuration: defaults, then the config file, then these flags (which clap
+    /// already filled from `SWARM_*` variables where a flag was absent).
+    pub fn to_config(&self) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        if let Some(path) = &self.config {
+            c.load_file(path)?;
+        }
+        let a = self.clone();
+        if let Some(v) = a.users {
+            c.users = v;
+        }
+        if let Some(v) = a.spawn_rate {
+            c.spawn_rate = v;
+        }
+        if a.run_time.is_some() {
+            c.run_time = a.run_time;
+        }
+        if a.host.is_some() {
+            c.host = a.host;
+        }
+        if a.csv.is_some() {
+            c.csv = a.csv;
+        }
+        if a.json.is_some() {
+            c.json = a.json;
+        }
+        if !a.tags.is_empty() {
+            c.tags = a.tags;
+        }
+        if !a.exclude_tags.is_empty() {
+            c.exclude_tags = a.exclude_tags;
+        }
+        if let Some(v) = a.stop_timeout {
+            c.stop_timeout = v;
+        }
+        if a.seed.is_some() {
+            c.seed = a.seed;
+        }
+        if let Some(v) = a.loglevel {
+            c.loglevel = v;
+        }
+        c.log_json |= a.log_json;
+        c.only_summary |= a.only_summary;
+        if let Some(v) = a.exit_code_on_error {
+            c.exit_code_on_error = v;
+        }
+        if a.no_preflight {
+            c.preflight = false;
+        }
+        if !a.user_types.is_empty() {
+            c.user_types = a.user_types;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "swarm", version, about = "Run a Swarm load test", long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    args: Args,
+}
+
+type HostFn = Box<dyn FnOnce() -> BoxFuture<'static, Result<String, String>> + Send>;
+
+/// The `main` of a scenario binary: parses the command line, runs the registered user
+/// types and exits with the documented code. Most binaries call [`crate::main`].
+pub struct App {
+    default_host: Option<HostFn>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+impl Default for App {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl App {
+    /// An app with no default host.
+    pub fn new() -> Self {
+        App { default_host: None }
+    }
+
+    /// When no `--host` is given, call `f` (inside the run's runtime) for one, such as an
+    /// in-process demo target. It returns the host URL.
+    #[must_use]
+    pub fn default_host<F, Fut>(mut self, f: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<String, String>> + Send + 'static,
+    {
+        self.default_host = Some(Box::new(move || Box::pin(f())));
+        self
+    }
+
+    /// Run with the process's arguments and return its exit code.
+    pub fn main(self) -> ExitCode {
+        self.main_from(std::env::args_os())
+    }
+
+    /// Run with the given arguments (the first is the program name).
+    pub fn main_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let cli = match Cli::try_parse_from(args) {
+            Ok(cli) => cli,
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(if e.use_stderr() { exit_code::CONFIG } else { 0 });
+            }
+        };
+        if cli.args.list {
+            for r in registered() {
+                println!("{}", r.name());
+            }
+            return ExitCode::SUCCESS;
+        }
+        let config = match cli.args.to_config() {
+            Ok(c) => c,
+            Err(e) => return fail(&Error::Config(e)),
+        };
+        init_logging(&config);
+        let specs = match select_users(&config.user_types) {
+            Ok(s) => s,
+            Err(e) => return fail(&Error::Config(e)),
+        };
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => return fail(&Error::Runner(format!("cannot start the Tokio runtime: {e}"))),
+        };
+        crate::runner::install_quiet_hook();
+        let default_host = self.default_host;
+        let result = runtime.block_on(run_cli(config, specs, default_host));
+        // Users still finishing on_stop must not keep the process alive.
+        runtime.shutdown_timeout(Duration::from_millis(100));
+        match result {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => fail(&e),
+        }
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(match e {
+        Error::Config(_) => exit_code::CONFIG,
+        Error::Unreachable { .. } => exit_code::UNREACHABLE,
+        Error::Report(_) => exit_code::REPORT,
+        _ => exit_code::RUNNER,
+    })
+}
+
+fn init_logging(config: &Config) {
+    let level = match config.loglevel.to_ascii_lowercase().as_str() {
+        "warning" => "warn".to_owned(),
+        other => other.to_owned(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log_json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn select_users(names: &[String]) -> Result<Vec<crate::runner::UserSpec>, ConfigError> {
+    let all = registered();
+    if all.is_empty() {
+        return Err(ConfigError::NoUserTypes);
+    }
+    if names.is_empty() {
+        return Ok(all.iter().map(|r| (r.spec)()).collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            all.iter()
+                .find(|r| r.name() == n)
+                .map(|r| (r.spec)())
+                .ok_or_else(|| ConfigError::UnknownUser {
+                    name: n.clone(),
+                    known: all.iter().map(|r| r.name().to_owned()).collect(),
+                })
+        })
+        .collect()
+}
+
+async fn run_cli(
+    mut config: Config,
+    specs: Vec<crate::runner::UserSpec>,
+    default_host: Option<HostFn>,
+) -> Result<u8, Error> {
+    if config.host.is_none() {
+        if let Some(f) = default_host {
+            let url = f().await.map_err(|e| Error::Runner(format!("cannot start the demo target: {e}")))?;
+            eprintln!("no --host given: using {url}");
+            config.host = Some(crate::config::parse_host_for("host", &url)?);
+        }
+    }
+    let only_summary = config.only_summary;
+    let csv = config.csv.take();
+    let json = config.json.take();
+    let mut swarm = Swarm::with_config(config).specs(specs);
+    if !only_summary {
+        let tty = std::io::stderr().is_terminal();
+        swarm = swarm.on_progress(move |p| {
+            // On a terminal, one line rewritten in place; otherwise a line every 5 s.
+            let line = console::progress_line(p);
+            let mut err = std::io::stderr().lock();
+            if tty {
+                let _ = write!(err, "\r\x1b[2K{line}");
+            } else if p.elapsed.as_secs() % 5 == 0 {
+                let _ = writeln!(err, "{line}");
+            }
+        });
+    }
+    let (handle, fut) = swarm.start()?;
+    let signals = tokio::spawn(watch_signals(handle.clone()));
+    let result = fut.await;
+    signals.abort();
+    drop(handle);
+    if !only_summary && std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+    let report = result?;
+    println!("{report}");
+    write_reports(&report, csv.as_ref(), json.as_ref())?;
+    Ok(report.exit_code())
+}
+
+fn write_reports(report: &Report, csv: Option<&PathBuf>, json: Option<&PathBuf>) -> Result<(), Error> {
+    if let Some(prefix) = csv {
+        for p in report.write_csv(prefix)? {
+            eprintln!("wrote {}", p.display());
+        }
+    }
+    if let Some(path) = json {
+        report.write_json(path)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// First Ctrl-C or SIGTERM: stop gracefully (the stop timeout applies). Second: kill the
+/// users' tasks at once. The report is written either way.
+async fn watch_signals(handle: RunnerHandle) {
+    let mut count = 0;
+    loop {
+        wait_signal().await;
+        count += 1;
+        if count == 1 {
+            eprintln!("\nstopping (press Ctrl-C again to cancel running tasks)...");
+            handle.stop();
+        } else {
+            handle.kill();
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,303 @@
+//! The run's configuration, layered: defaults < TOML file < `SWARM_*` environment <
+//! command-line flags.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::ConfigError;
+
+/// Everything a run needs to know. Fill it with the [`Swarm`](crate::Swarm) builder, or
+/// from the command line with [`Args`](crate::cli::Args).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Peak number of users (`-u/--users`).
+    pub users: u32,
+    /// Users started per second (`-r/--spawn-rate`).
+    pub spawn_rate: f64,
+    /// Stop after this long (`-t/--run-time`); `None` runs until stopped.
+    pub run_time: Option<Duration>,
+    /// The target (`-H/--host`).
+    pub host: Option<Url>,
+    /// How long running tasks may finish when the run stops (`--stop-timeout`).
+    pub stop_timeout: Duration,
+    /// Seed of every user's RNG (`--seed`); random when `None`.
+    pub seed: Option<u64>,
+    /// Run only tasks with one of these tags (`--tags`).
+    pub tags: Vec<String>,
+    /// Skip tasks with one of these tags (`--exclude-tags`).
+    pub exclude_tags: Vec<String>,
+    /// Write Locust-compatible CSV files with this prefix (`--csv`).
+    pub csv: Option<PathBuf>,
+    /// Write the JSON report to this file (`--json`).
+    pub json: Option<PathBuf>,
+    /// The user types to run, by name (positional arguments); all when empty.
+    pub user_types: Vec<String>,
+    /// Log level (`-L/--loglevel`): error, warn, info, debug or trace.
+    pub loglevel: String,
+    /// Logs as JSON lines (`--log-json`).
+    pub log_json: bool,
+    /// Print only the final summary, no progress (`--only-summary`).
+    pub only_summary: bool,
+    /// Exit code when any request or task failed (`--exit-code-on-error`).
+    pub exit_code_on_error: u8,
+    /// Check that the host accepts TCP connections before sending load.
+    pub preflight: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            users: 1,
+            spawn_rate: 1.0,
+            run_time: None,
+            host: None,
+            stop_timeout: Duration::ZERO,
+            seed: None,
+            tags: Vec::new(),
+            exclude_tags: Vec::new(),
+            csv: None,
+            json: None,
+            user_types: Vec::new(),
+            loglevel: "warn".to_owned(),
+            log_json: false,
+            only_summary: false,
+            exit_code_on_error: 1,
+            preflight: true,
+        }
+    }
+}
+
+impl Config {
+    /// Check values that each layer cannot check alone.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.spawn_rate.is_finite() && self.spawn_rate > 0.0) {
+            return Err(ConfigError::invalid(
+                "--spawn-rate",
+                self.spawn_rate.to_string(),
+                "must be a number above 0",
+            ));
+        }
+        if self.users == 0 && self.run_time.is_some() {
+            return Err(ConfigError::NoUsers);
+        }
+        if let Some(host) = &self.host {
+            check_host(host)?;
+        }
+        if !matches!(
+            self.loglevel.to_ascii_lowercase().as_str(),
+            "error" | "warn" | "warning" | "info" | "debug" | "trace" | "off"
+        ) {
+            return Err(ConfigError::invalid(
+                "--loglevel",
+                &self.loglevel,
+                "expected one of error, warn, info, debug, trace, off",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Overlay the values a config file sets.
+    pub(crate) fn apply_file(&mut self, file: FileConfig) -> Result<(), ConfigError> {
+        let FileConfig {
+            users,
+            spawn_rate,
+            run_time,
+            host,
+            stop_timeout,
+            seed,
+            tags,
+            exclude_tags,
+            csv,
+            json,
+            user_types,
+            loglevel,
+            log_json,
+            only_summary,
+            exit_code_on_error,
+            preflight,
+        } = file;
+        set(&mut self.users, users);
+        set(&mut self.spawn_rate, spawn_rate);
+        if let Some(s) = run_time {
+            self.run_time = Some(parse_duration_for("run-time", &s)?);
+        }
+        if let Some(h) = host {
+            self.host = Some(parse_host_for("host", &h)?);
+        }
+        if let Some(s) = stop_timeout {
+            self.stop_timeout = parse_duration_for("stop-timeout", &s)?;
+        }
+        if seed.is_some() {
+            self.seed = seed;
+        }
+        set(&mut self.tags, tags);
+        set(&mut self.exclude_tags, exclude_tags);
+        if csv.is_some() {
+            self.csv = csv;
+        }
+        if json.is_some() {
+            self.json = json;
+        }
+        set(&mut self.user_types, user_types);
+        set(&mut self.loglevel, loglevel);
+        set(&mut self.log_json, log_json);
+        set(&mut self.only_summary, only_summary);
+        set(&mut self.exit_code_on_error, exit_code_on_error);
+        set(&mut self.preflight, preflight);
+        Ok(())
+    }
+
+    /// Read a TOML config file and overlay it.
+    pub fn load_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+            path: path.to_owned(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        self.apply_file(file)
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+/// The keys a TOML config file may hold: the long flag names (`spawn-rate = 5`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct FileConfig {
+    users: Option<u32>,
+    spawn_rate: Option<f64>,
+    run_time: Option<String>,
+    host: Option<String>,
+    stop_timeout: Option<String>,
+    seed: Option<u64>,
+    tags: Option<Vec<String>>,
+    exclude_tags: Option<Vec<String>>,
+    csv: Option<PathBuf>,
+    json: Option<PathBuf>,
+    user_types: Option<Vec<String>>,
+    loglevel: Option<String>,
+    log_json: Option<bool>,
+    only_summary: Option<bool>,
+    exit_code_on_error: Option<u8>,
+    preflight: Option<bool>,
+}
+
+/// Parse a duration as Locust writes them: `90` (seconds), `20s`, `5m`, `1h30m`, `250ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".to_owned());
+    }
+    if let Ok(secs) = s.parse::<f64>() {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err("must be a positive number of seconds".to_owned());
+        }
+        return Duration::try_from_secs_f64(secs).map_err(|e| e.to_string());
+    }
+    if s.starts_with('-') {
+        return Err("must not be negative".to_owned());
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 30s, 5m, 1h30m)"))
+}
+
+pub(crate) fn parse_duration_for(option: &str, s: &str) -> Result<Duration, ConfigError> {
+    parse_duration(s).map_err(|reason| ConfigError::invalid(option, s, reason))
+}
+
+/// Parse and check a host URL.
+pub fn parse_host(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s.trim()).map_err(|e| format!("{e} (expected e.g. http://127.0.0.1:8080)"))?;
+    check_host(&url).map_err(|e| match e {
+        ConfigError::InvalidValue { reason, .. } => reason,
+        other => other.to_string(),
+    })?;
+    Ok(url)
+}
+
+pub(crate) fn parse_host_for(option: &str, s: &str) -> Result<Url, ConfigError> {
+    parse_host(s).map_err(|reason| ConfigError::invalid(option, s, reason))
+}
+
+fn check_host(url: &Url) -> Result<(), ConfigError> {
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(ConfigError::invalid(
+            "--host",
+            url.as_str(),
+            "has no host name (expected e.g. http://127.0.0.1:8080)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("20s").unwrap(), Duration::from_secs(20));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("-5").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn hosts() {
+        assert!(parse_host("http://127.0.0.1:8080").is_ok());
+        assert!(parse_host("127.0.0.1:8080").is_err());
+        assert!(parse_host("localhost:8080").is_err());
+        assert!(parse_host("http://").is_err());
+    }
+
+    #[test]
+    fn file_overlays_defaults_and_rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("swarm.toml");
+        std::fs::write(&p, "users = 7\nspawn-rate = 2.5\nrun-time = \"1m\"\ntags = [\"a\"]\n").unwrap();
+        let mut c = Config::default();
+        c.load_file(&p).unwrap();
+        assert_eq!(c.users, 7);
+        assert_eq!(c.spawn_rate, 2.5);
+        assert_eq!(c.run_time, Some(Duration::from_secs(60)));
+        assert_eq!(c.tags, ["a"]);
+        std::fs::write(&p, "userz = 7\n").unwrap();
+        let err = Config::default().load_file(&p).unwrap_err().to_string();
+        assert!(err.contains("userz"), "{err}");
+        std::fs::write(&p, "users = \n").unwrap();
+        assert!(Config::default().load_file(&p).is_err());
+        std::fs::write(&p, "run-time = \"forever\"\n").unwrap();
+        let err = Config::default().load_file(&p).unwrap_err().to_string();
+        assert!(err.contains("run-time"), "{err}");
+    }
+
+    #[test]
+    fn validate_rejects_zero_users_with_run_time() {
+        let c = Config {
+            users: 0,
+            run_time: Some(Duration::from_secs(1)),
+            ..Config::default()
+        };
+        assert!(matches!(c.validate(), Err(ConfigError::NoUsers)));
+        let c = Config {
+            spawn_rate: 0.0,
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+    }
+}

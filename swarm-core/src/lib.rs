@@ -1,0 +1,52 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod cli;
+mod config;
+mod error;
+pub mod report;
+mod runner;
+mod stats;
+mod swarm;
+mod task;
+mod user;
+mod wait;
+
+pub use crate::config::{parse_duration, parse_host, Config};
+pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
+pub use crate::report::Report;
+pub use crate::runner::{Command, Progress, RunnerHandle, StopReason, TASK_KIND};
+pub use crate::stats::{
+    EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow, Recorder, Sample, Snapshot,
+    PERCENTILES,
+};
+pub use crate::swarm::Swarm;
+pub use crate::task::{Selection, Task, TaskCall, TaskFn, Tasks};
+pub use crate::user::{registered, Registration, User, UserContext, UserRng};
+pub use crate::wait::Wait;
+pub use async_trait::async_trait;
+
+/// The `main` of a scenario binary: runs the user types registered with
+/// [`register_user!`] from the command line, and returns the documented exit code.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     swarm_core::main()
+/// }
+/// ```
+pub fn main() -> std::process::ExitCode {
+    cli::App::new().main()
+}
+
+/// Everything a scenario needs, in one import.
+pub mod prelude {
+    pub use crate::{
+        async_trait, Recorder, Report, Sample, Swarm, Task, TaskError, TaskResult, Tasks, User,
+        UserContext, Wait,
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}

@@ -1,0 +1,167 @@
+//! Reports: the final console summary, Locust-compatible CSV files and a versioned JSON
+//! document, all from one [`Snapshot`].
+
+pub(crate) mod console;
+mod csv;
+mod json;
+mod locust_fmt;
+
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ReportError;
+use crate::runner::StopReason;
+use crate::stats::Snapshot;
+
+pub use json::JSON_SCHEMA;
+
+/// The documented exit codes of a run.
+///
+/// | code | meaning |
+/// |---|---|
+/// | 0 | the run finished and nothing failed |
+/// | 1 | the run finished and some requests or tasks failed (`--exit-code-on-error`) |
+/// | 2 | bad command line or configuration: nothing was sent |
+/// | 3 | the host could not be reached before the run: nothing was sent |
+/// | 4 | a report file could not be written |
+/// | 5 | the runner itself failed |
+pub mod exit_code {
+    /// The run finished and nothing failed.
+    pub const OK: u8 = 0;
+    /// Some requests or tasks failed (the default of `--exit-code-on-error`).
+    pub const FAILURES: u8 = 1;
+    /// Bad command line or configuration.
+    pub const CONFIG: u8 = 2;
+    /// The host could not be reached before the run.
+    pub const UNREACHABLE: u8 = 3;
+    /// A report file could not be written.
+    pub const REPORT: u8 = 4;
+    /// The runner itself failed.
+    pub const RUNNER: u8 = 5;
+}
+
+/// The settings a report shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RunInfo {
+    /// Peak users asked for.
+    pub users: u32,
+    /// Spawn rate asked for.
+    pub spawn_rate: f64,
+    /// Run time asked for, in seconds.
+    pub run_time_secs: Option<f64>,
+    /// The host.
+    pub host: Option<String>,
+    /// The user types that ran.
+    pub user_types: Vec<String>,
+    /// The RNG seed of the run.
+    pub seed: u64,
+}
+
+/// The outcome of a run: what an embedding test asserts on, and what every report
+/// writer formats.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Report {
+    /// Everything measured.
+    pub snapshot: Snapshot,
+    /// Why the run ended.
+    pub reason: StopReason,
+    /// The settings of the run.
+    pub info: RunInfo,
+    pub(crate) exit_code_on_error: u8,
+}
+
+impl Report {
+    pub(crate) fn new(snapshot: Snapshot, reason: StopReason, info: RunInfo, exit_code_on_error: u8) -> Self {
+        Report {
+            snapshot,
+            reason,
+            info,
+            exit_code_on_error,
+        }
+    }
+
+    /// Whether the run passed: no request or task failed.
+    pub fn passed(&self) -> bool {
+        self.snapshot.total_failures() == 0
+    }
+
+    /// The process exit code for this outcome (see [`exit_code`]).
+    pub fn exit_code(&self) -> u8 {
+        if self.passed() {
+            exit_code::OK
+        } else {
+            self.exit_code_on_error
+        }
+    }
+
+    /// Total requests recorded.
+    pub fn requests(&self) -> u64 {
+        self.snapshot.total_requests()
+    }
+
+    /// Total failures recorded.
+    pub fn failures(&self) -> u64 {
+        self.snapshot.total_failures()
+    }
+
+    /// How long the run took.
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.snapshot.duration_secs.max(0.0))
+    }
+
+    /// Write `PREFIX_stats.csv`, `PREFIX_stats_history.csv`, `PREFIX_failures.csv` and
+    /// `PREFIX_exceptions.csv` in Locust's format. Returns the paths written.
+    pub fn write_csv(&self, prefix: impl AsRef<Path>) -> Result<Vec<PathBuf>, ReportError> {
+        csv::write(prefix.as_ref(), &self.snapshot)
+    }
+
+    /// The text of `_stats.csv`.
+    pub fn stats_csv(&self) -> String {
+        csv::stats_csv(&self.snapshot)
+    }
+
+    /// The JSON report (schema [`JSON_SCHEMA`], documented in `docs/report-json.md`).
+    pub fn to_json(&self) -> serde_json::Value {
+        json::to_json(self)
+    }
+
+    /// Write the JSON report to `path`.
+    pub fn write_json(&self, path: impl AsRef<Path>) -> Result<(), ReportError> {
+        let path = path.as_ref();
+        let mut text = serde_json::to_vec_pretty(&self.to_json()).unwrap_or_default();
+        text.push(b'\n');
+        write_atomic(path, &text)
+    }
+}
+
+impl fmt::Display for Report {
+    /// The console summary: Locust's stats table, percentile table and error report.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&console::summary(self))
+    }
+}
+
+/// Write a file whole: to a temporary file beside it, then rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let err = |source| ReportError {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = std::fs::File::create(&tmp).map_err(err)?;
+    file.write_all(bytes).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(err)
+}

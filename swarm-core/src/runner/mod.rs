@@ -1,0 +1,583 @@
+//! The runner: owns the clock, spawns and stops users, merges statistics every tick and
+//! answers the command channel that the command line, a web UI or a distributed worker
+//! drive.
+
+mod panic;
+mod user_loop;
+
+pub use user_loop::TASK_KIND;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+pub(crate) use panic::install_quiet_hook;
+
+use crate::stats::{Aggregator, HistoryRow, Snapshot};
+use crate::task::Tasks;
+use crate::user::{RunScope, User, UserContext, UserRng};
+
+/// How long `on_stop` may still run after the users were killed.
+const ON_STOP_GRACE: Duration = Duration::from_secs(2);
+
+type SpawnFn = Box<dyn Fn(UserContext, user_loop::Control) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
+/// A user type as the runner sees it.
+pub(crate) struct UserSpec {
+    pub(crate) name: &'static str,
+    pub(crate) weight: u32,
+    pub(crate) fixed_count: Option<u32>,
+    /// Filters the tasks by tags; `None` when no task is left.
+    prepare: fn(&[String], &[String]) -> Option<SpawnFn>,
+}
+
+impl fmt::Debug for UserSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserSpec")
+            .field("name", &self.name)
+            .field("weight", &self.weight)
+            .field("fixed_count", &self.fixed_count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserSpec {
+    pub(crate) fn of<U: User>() -> Self {
+        UserSpec {
+            name: U::name(),
+            weight: U::weight(),
+            fixed_count: U::fixed_count(),
+            prepare: prepare::<U>,
+        }
+    }
+}
+
+fn prepare<U: User>(tags: &[String], exclude: &[String]) -> Option<SpawnFn> {
+    let tasks: Arc<Tasks<U>> = Arc::new(U::tasks().filtered(tags, exclude));
+    if tasks.is_empty() {
+        return None;
+    }
+    Some(Box::new(move |ctx, ctl| {
+        Box::pin(user_loop::run_user::<U>(tasks.clone(), ctx, ctl))
+    }))
+}
+
+/// What the runner needs to know, checked beforehand by the config layer.
+pub(crate) struct Plan {
+    pub(crate) specs: Vec<UserSpec>,
+    pub(crate) users: u32,
+    pub(crate) spawn_rate: f64,
+    pub(crate) run_time: Option<Duration>,
+    pub(crate) stop_timeout: Duration,
+    pub(crate) host: Option<Url>,
+    pub(crate) seed: u64,
+    pub(crate) tags: Vec<String>,
+    pub(crate) exclude_tags: Vec<String>,
+}
+
+/// A command to a running test.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Command {
+    /// Change the number of users, reached at `spawn_rate` users per second.
+    SetUsers {
+        /// The new total.
+        users: u32,
+        /// Users started or stopped per second.
+        spawn_rate: f64,
+    },
+    /// End the run (as when the run time is over).
+    Stop,
+    /// Ask for the statistics so far.
+    Snapshot(oneshot::Sender<Snapshot>),
+}
+
+/// Drives a running test: one channel for the command line, a web UI or a distributed
+/// worker. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RunnerHandle {
+    tx: mpsc::UnboundedSender<Command>,
+    kill: CancellationToken,
+}
+
+impl RunnerHandle {
+    /// Send a command; `false` when the run is already over.
+    pub fn send(&self, cmd: Command) -> bool {
+        self.tx.send(cmd).is_ok()
+    }
+
+    /// Change the number of users.
+    pub fn set_users(&self, users: u32, spawn_rate: f64) -> bool {
+        self.send(Command::SetUsers { users, spawn_rate })
+    }
+
+    /// End the run; the report is still written.
+    pub fn stop(&self) -> bool {
+        self.send(Command::Stop)
+    }
+
+    /// Cancel the users' running tasks at once, without waiting for the stop timeout
+    /// (a second Ctrl-C). Use after [`RunnerHandle::stop`].
+    pub fn kill(&self) {
+        self.kill.cancel();
+    }
+
+    /// The statistics so far, or `None` when the run is over.
+    pub async fn snapshot(&self) -> Option<Snapshot> {
+        let (tx, rx) = oneshot::channel();
+        if !self.send(Command::Snapshot(tx)) {
+            return None;
+        }
+        rx.await.ok()
+    }
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The run time was over.
+    RunTime,
+    /// A stop command (Ctrl-C, SIGTERM, a handle) ended it.
+    Stopped,
+    /// Every handle was dropped while the run had no run time.
+    Detached,
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StopReason::RunTime => "run time over",
+            StopReason::Stopped => "stopped",
+            StopReason::Detached => "all handles dropped",
+        })
+    }
+}
+
+/// What the runner tells an observer once a tick.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Progress<'a> {
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// Users running.
+    pub users: u32,
+    /// Users asked for.
+    pub target_users: u32,
+    /// The newest history row.
+    pub row: &'a HistoryRow,
+}
+
+pub(crate) type Observer = Box<dyn FnMut(&Progress<'_>) + Send>;
+
+pub(crate) struct RunOutcome {
+    pub(crate) snapshot: Snapshot,
+    pub(crate) reason: StopReason,
+}
+
+struct Slot {
+    kind: usize,
+    stop: CancellationToken,
+    kill: CancellationToken,
+    abort: AbortHandle,
+}
+
+struct TypeState {
+    name: &'static str,
+    spawn: SpawnFn,
+    weight: u32,
+    fixed: Option<u32>,
+    target: u32,
+    running: u32,
+    spawned_total: u64,
+}
+
+pub(crate) struct Runner {
+    types: Vec<TypeState>,
+    slots: Vec<Slot>,
+    stopping: Vec<(Instant, CancellationToken)>,
+    join: JoinSet<()>,
+    agg: Aggregator,
+    scope: Arc<RunScope>,
+    host: Option<Arc<Url>>,
+    seed: u64,
+    next_id: u64,
+    target: u32,
+    spawn_rate: f64,
+    ramp_start: Instant,
+    ramp_steps: u64,
+    run_time: Option<Duration>,
+    stop_timeout: Duration,
+    tick: Duration,
+    run_kill: CancellationToken,
+    rx: mpsc::UnboundedReceiver<Command>,
+    observer: Option<Observer>,
+}
+
+impl Runner {
+    /// Build a runner; fails when no user type has a task left after tag filtering.
+    pub(crate) fn new(plan: Plan) -> Result<(Self, RunnerHandle), crate::error::ConfigError> {
+        let mut types = Vec::new();
+        for spec in plan.specs {
+            if let Some(spawn) = (spec.prepare)(&plan.tags, &plan.exclude_tags) {
+                types.push(TypeState {
+                    name: spec.name,
+                    spawn,
+                    weight: spec.weight,
+                    fixed: spec.fixed_count,
+                    target: 0,
+                    running: 0,
+                    spawned_total: 0,
+                });
+            }
+        }
+        if types.is_empty() {
+            return Err(crate::error::ConfigError::NoTasks {
+                tags: plan.tags,
+                exclude_tags: plan.exclude_tags,
+            });
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let now = Instant::now();
+        let run_kill = CancellationToken::new();
+        let mut runner = Runner {
+            types,
+            slots: Vec::new(),
+            stopping: Vec::new(),
+            join: JoinSet::new(),
+            agg: Aggregator::new(),
+            scope: Arc::new(RunScope::default()),
+            host: plan.host.map(Arc::new),
+            seed: plan.seed,
+            next_id: 0,
+            target: 0,
+            spawn_rate: 1.0,
+            ramp_start: now,
+            ramp_steps: 0,
+            run_time: plan.run_time,
+            stop_timeout: plan.stop_timeout,
+            tick: Duration::from_secs(1),
+            run_kill: run_kill.clone(),
+            rx,
+            observer: None,
+        };
+        runner.set_target(plan.users, plan.spawn_rate);
+        Ok((runner, RunnerHandle { tx, kill: run_kill }))
+    }
+
+    pub(crate) fn observe(&mut self, observer: Observer) {
+        self.observer = Some(observer);
+    }
+
+    fn running(&self) -> u32 {
+        u32::try_from(self.slots.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Split `users` over the types: fixed counts first, the rest by weight (largest
+    /// remainder, ties to the first declared).
+    fn set_target(&mut self, users: u32, spawn_rate: f64) {
+        let targets = distribute(
+            users,
+            &self
+                .types
+                .iter()
+                .map(|t| (t.weight, t.fixed))
+                .collect::<Vec<_>>(),
+        );
+        for (t, n) in self.types.iter_mut().zip(targets) {
+            t.target = n;
+        }
+        self.target = users;
+        self.spawn_rate = if spawn_rate.is_finite() && spawn_rate > 0.0 {
+            spawn_rate
+        } else {
+            f64::INFINITY
+        };
+        self.ramp_start = Instant::now();
+        self.ramp_steps = 0;
+    }
+
+    fn needs_change(&self) -> bool {
+        self.types.iter().any(|t| t.running != t.target)
+    }
+
+    fn next_step_at(&self) -> Instant {
+        if self.spawn_rate.is_infinite() {
+            return self.ramp_start;
+        }
+        let secs = self.ramp_steps as f64 / self.spawn_rate;
+        self.ramp_start + Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX / 4)
+    }
+
+    /// Start or stop one user, towards the targets.
+    fn step(&mut self) {
+        self.ramp_steps += 1;
+        // Add to the type furthest below its share, in proportion.
+        let grow = self
+            .types
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.running < t.target)
+            .max_by(|(_, a), (_, b)| {
+                let fa = f64::from(a.target - a.running) / f64::from(a.target);
+                let fb = f64::from(b.target - b.running) / f64::from(b.target);
+                fa.total_cmp(&fb).then(std::cmp::Ordering::Greater)
+            })
+            .map(|(i, _)| i);
+        if let Some(kind) = grow {
+            self.spawn_user(kind);
+            return;
+        }
+        let shrink = self
+            .types
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.running > t.target)
+            .max_by_key(|(_, t)| t.running - t.target)
+            .map(|(i, _)| i);
+        if let Some(kind) = shrink {
+            if let Some(pos) = self.slots.iter().rposition(|s| s.kind == kind) {
+                let slot = self.slots.remove(pos);
+                self.types[kind].running -= 1;
+                slot.stop.cancel();
+                self.stopping
+                    .push((Instant::now() + self.stop_timeout, slot.kill.clone()));
+                drop(slot.abort);
+            }
+        }
+    }
+
+    fn spawn_user(&mut self, kind: usize) {
+        let t = &mut self.types[kind];
+        let id = self.next_id;
+        self.next_id += 1;
+        let rng = UserRng::seed_from_u64(mix(self.seed, t.name, t.spawned_total));
+        t.spawned_total += 1;
+        t.running += 1;
+        let ctx = UserContext {
+            id,
+            user_type: t.name,
+            rng,
+            host: self.host.clone(),
+            recorder: self.agg.recorder(),
+            scope: self.scope.clone(),
+        };
+        let stop = CancellationToken::new();
+        let kill = self.run_kill.child_token();
+        let fut = (t.spawn)(
+            ctx,
+            user_loop::Control {
+                stop: stop.clone(),
+                kill: kill.clone(),
+            },
+        );
+        let abort = self.join.spawn(fut);
+        self.slots.push(Slot {
+            kind,
+            stop,
+            kill,
+            abort,
+        });
+    }
+
+    fn on_tick(&mut self, start: Instant) {
+        let users = self.running();
+        self.agg.tick(users);
+        if let (Some(obs), Some(row)) = (self.observer.as_mut(), self.agg.last_row()) {
+            obs(&Progress {
+                elapsed: start.elapsed(),
+                users,
+                target_users: self.target,
+                row,
+            });
+        }
+    }
+
+    fn snapshot(&mut self) -> Snapshot {
+        self.agg.collect();
+        self.agg.snapshot(self.running())
+    }
+
+    pub(crate) async fn run(mut self) -> RunOutcome {
+        self.agg.reset();
+        let start = Instant::now();
+        self.ramp_start = start;
+        let deadline = self.run_time.map(|d| start + d);
+        let mut tick = tokio::time::interval_at(start + self.tick, self.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let far = start + Duration::from_secs(86_400 * 365);
+
+        let reason = loop {
+            let step_at = if self.needs_change() {
+                Some(self.next_step_at())
+            } else {
+                None
+            };
+            let kill_at = self.stopping.iter().map(|(t, _)| *t).min();
+            tokio::select! {
+                biased;
+                cmd = self.rx.recv() => match cmd {
+                    Some(Command::SetUsers { users, spawn_rate }) => self.set_target(users, spawn_rate),
+                    Some(Command::Stop) => break StopReason::Stopped,
+                    Some(Command::Snapshot(tx)) => {
+                        let _ = tx.send(self.snapshot());
+                    }
+                    None => {
+                        if deadline.is_none() {
+                            break StopReason::Detached;
+                        }
+                        // No one can send commands any more; wait for the run time.
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        drop(tx);
+                        self.rx = rx;
+                        let d = deadline.unwrap_or(far);
+                        self.wait_until(d, &mut tick, start).await;
+                        break StopReason::RunTime;
+                    }
+                },
+                () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
+                    break StopReason::RunTime;
+                }
+                () = tokio::time::sleep_until(step_at.unwrap_or(far)), if step_at.is_some() => {
+                    let now = Instant::now();
+                    while self.needs_change() && self.next_step_at() <= now {
+                        self.step();
+                    }
+                }
+                () = tokio::time::sleep_until(kill_at.unwrap_or(far)), if kill_at.is_some() => {
+                    let now = Instant::now();
+                    self.stopping.retain(|(t, kill)| {
+                        if *t <= now { kill.cancel(); false } else { true }
+                    });
+                }
+                _ = tick.tick() => self.on_tick(start),
+                Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
+            }
+        };
+
+        self.stop_all().await;
+        self.agg.tick(0);
+        let snapshot = self.agg.snapshot(0);
+        RunOutcome { snapshot, reason }
+    }
+
+    /// Keep ticking and spawning until `deadline` (used once the handles are gone).
+    async fn wait_until(&mut self, deadline: Instant, tick: &mut tokio::time::Interval, start: Instant) {
+        loop {
+            let step_at = self.needs_change().then(|| self.next_step_at());
+            tokio::select! {
+                biased;
+                () = tokio::time::sleep_until(deadline) => return,
+                () = tokio::time::sleep_until(step_at.unwrap_or(deadline)), if step_at.is_some() => {
+                    let now = Instant::now();
+                    while self.needs_change() && self.next_step_at() <= now {
+                        self.step();
+                    }
+                }
+                _ = tick.tick() => self.on_tick(start),
+                Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
+            }
+        }
+    }
+
+    /// Stop every user: let running tasks finish for the stop timeout, then kill them,
+    /// then give `on_stop` a short grace before aborting.
+    async fn stop_all(&mut self) {
+        for slot in self.slots.drain(..) {
+            slot.stop.cancel();
+        }
+        for t in &mut self.types {
+            t.running = 0;
+        }
+        let join = &mut self.join;
+        let drained = async { while join.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.stop_timeout, drained).await.is_ok() {
+            return;
+        }
+        self.run_kill.cancel();
+        let join = &mut self.join;
+        let drained = async { while join.join_next().await.is_some() {} };
+        if tokio::time::timeout(ON_STOP_GRACE, drained).await.is_err() {
+            self.join.abort_all();
+            while self.join.join_next().await.is_some() {}
+        }
+    }
+}
+
+/// The per-user RNG seed: the run seed mixed with the user type and the user's number.
+fn mix(seed: u64, name: &str, n: u64) -> u64 {
+    // FNV-1a over the name, then splitmix64.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = seed ^ h ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Split `users` over types given as (weight, fixed count).
+pub(crate) fn distribute(users: u32, types: &[(u32, Option<u32>)]) -> Vec<u32> {
+    let mut out = vec![0u32; types.len()];
+    let mut left = users;
+    for (i, (_, fixed)) in types.iter().enumerate() {
+        if let Some(n) = fixed {
+            let n = (*n).min(left);
+            out[i] = n;
+            left -= n;
+        }
+    }
+    let weighted: Vec<usize> = (0..types.len()).filter(|i| types[*i].1.is_none()).collect();
+    let total: u64 = weighted.iter().map(|i| u64::from(types[*i].0)).sum();
+    if total == 0 || left == 0 {
+        return out;
+    }
+    let mut given = 0u32;
+    let mut remainders = Vec::new();
+    for i in &weighted {
+        let exact = u64::from(left) * u64::from(types[*i].0);
+        let n = u32::try_from(exact / total).unwrap_or(u32::MAX);
+        out[*i] = n;
+        given += n;
+        remainders.push((exact % total, *i));
+    }
+    // Largest remainder first; ties go to the type declared first.
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in remainders.into_iter().take((left - given) as usize) {
+        out[i] += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distribute_fixed_then_weights() {
+        assert_eq!(distribute(10, &[(1, None), (1, None)]), [5, 5]);
+        assert_eq!(distribute(10, &[(3, None), (1, None)]), [8, 2]);
+        assert_eq!(distribute(3, &[(1, None), (1, None)]), [2, 1]);
+        assert_eq!(distribute(10, &[(1, Some(2)), (1, None)]), [2, 8]);
+        assert_eq!(distribute(1, &[(1, Some(2)), (1, None)]), [1, 0]);
+        assert_eq!(distribute(0, &[(1, None)]), [0]);
+        assert_eq!(distribute(7, &[(0, None), (2, None)]), [0, 7]);
+    }
+
+    #[test]
+    fn seeds_differ_per_user_and_type() {
+        assert_ne!(mix(1, "A", 0), mix(1, "A", 1));
+        assert_ne!(mix(1, "A", 0), mix(1, "B", 0));
+        assert_eq!(mix(1, "A", 0), mix(1, "A", 0));
+    }
+}

@@ -1,0 +1,102 @@
+//! The life of one user: start, tasks and waits until stopped, then stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::panic::{guarded, Guarded};
+use crate::error::TaskError;
+use crate::stats::Sample;
+use crate::task::Tasks;
+use crate::user::{User, UserContext};
+
+/// The kind (Locust's "Type") of the entries that count failed tasks, `on_start` and
+/// `on_stop`; their name is `UserType.task`.
+pub const TASK_KIND: &str = "TASK";
+
+/// How long a user waits before it calls a failed `on_start` again.
+pub(crate) const START_RETRY: Duration = Duration::from_secs(1);
+
+pub(crate) struct Control {
+    /// Finish the current task, then stop (a wait is cut short).
+    pub(crate) stop: CancellationToken,
+    /// Drop the current task at once.
+    pub(crate) kill: CancellationToken,
+}
+
+pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext, ctl: Control) {
+    let mut selector = tasks.selector();
+    let mut user = loop {
+        if ctl.stop.is_cancelled() {
+            return;
+        }
+        let before = ctx.recorder.failures_recorded();
+        let t0 = Instant::now();
+        match guarded(U::on_start(&mut ctx), &ctl.kill).await {
+            Guarded::Done(Ok(user)) => break user,
+            Guarded::Done(Err(e)) => report_error(&ctx, "on_start", &e, before, t0),
+            Guarded::Panicked(msg) => report_panic(&ctx, "on_start", &msg, t0),
+            Guarded::Killed => return,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(START_RETRY) => {}
+            () = ctl.stop.cancelled() => return,
+        }
+    };
+
+    while !ctl.stop.is_cancelled() {
+        let task = tasks.get(selector.next(&mut ctx.rng));
+        let before = ctx.recorder.failures_recorded();
+        let t0 = Instant::now();
+        match guarded(task.call(&mut user, &mut ctx), &ctl.kill).await {
+            Guarded::Done(Ok(())) => {}
+            Guarded::Done(Err(e)) => report_error(&ctx, task.name(), &e, before, t0),
+            Guarded::Panicked(msg) => report_panic(&ctx, task.name(), &msg, t0),
+            Guarded::Killed => break,
+        }
+        let pause = user.wait_time().next(t0.elapsed(), &mut ctx.rng);
+        if pause.is_zero() {
+            // Let other users run even when a task never really waits.
+            tokio::task::consume_budget().await;
+        } else {
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = ctl.stop.cancelled() => break,
+            }
+        }
+    }
+
+    let before = ctx.recorder.failures_recorded();
+    let t0 = Instant::now();
+    // on_stop runs even after a kill; the runner aborts it if it outlives the grace time.
+    let never = CancellationToken::new();
+    match guarded(user.on_stop(&mut ctx), &never).await {
+        Guarded::Done(Ok(())) | Guarded::Killed => {}
+        Guarded::Done(Err(e)) => report_error(&ctx, "on_stop", &e, before, t0),
+        Guarded::Panicked(msg) => report_panic(&ctx, "on_stop", &msg, t0),
+    }
+}
+
+fn entry_name(ctx: &UserContext, task: &str) -> String {
+    format!("{}.{}", ctx.user_type, task)
+}
+
+/// A task error is counted unless the request that caused it already counted a failure.
+fn report_error(ctx: &UserContext, task: &str, err: &TaskError, before: u64, t0: Instant) {
+    if ctx.recorder.failures_recorded() != before {
+        return;
+    }
+    let name = entry_name(ctx, task);
+    ctx.recorder
+        .record(&Sample::new(TASK_KIND, &name, t0.elapsed()).failure(err.message()));
+    ctx.recorder.exception(err.message(), &format!("error in {name}"));
+}
+
+fn report_panic(ctx: &UserContext, task: &str, msg: &str, t0: Instant) {
+    let name = entry_name(ctx, task);
+    ctx.recorder
+        .record(&Sample::new(TASK_KIND, &name, t0.elapsed()).failure(msg));
+    ctx.recorder.exception(msg, &format!("panic in {name}"));
+}

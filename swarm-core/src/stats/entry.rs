@@ -1,0 +1,283 @@
+//! One statistics entry: the numbers of one (kind, name) pair.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Significant figures kept by every latency histogram.
+const SIGFIG: u8 = 3;
+
+pub(crate) fn new_histogram() -> Histogram<u64> {
+    // 1 µs .. 1 h, growing its buckets only as large values arrive.
+    let mut h = Histogram::new(SIGFIG).expect("3 significant figures is a valid histogram");
+    h.auto(true);
+    h
+}
+
+/// The accumulating numbers of one entry, in a shard or in the run's totals.
+#[derive(Debug, Clone)]
+pub(crate) struct EntryAcc {
+    pub(crate) requests: u64,
+    pub(crate) failures: u64,
+    pub(crate) total_us: u64,
+    pub(crate) min_us: u64,
+    pub(crate) max_us: u64,
+    pub(crate) bytes: u64,
+    pub(crate) hist: Histogram<u64>,
+    pub(crate) codes: Vec<(i64, u64)>,
+}
+
+impl EntryAcc {
+    pub(crate) fn new() -> Self {
+        EntryAcc {
+            requests: 0,
+            failures: 0,
+            total_us: 0,
+            min_us: u64::MAX,
+            max_us: 0,
+            bytes: 0,
+            hist: new_histogram(),
+            codes: Vec::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&mut self, us: u64, bytes: u64, code: Option<i64>, failed: bool) {
+        self.requests += 1;
+        self.failures += u64::from(failed);
+        self.total_us = self.total_us.saturating_add(us);
+        self.min_us = self.min_us.min(us);
+        self.max_us = self.max_us.max(us);
+        self.bytes = self.bytes.saturating_add(bytes);
+        // Auto-resizing histograms only fail on values past u64 range; saturate anyway.
+        self.hist.saturating_record(us.max(1));
+        if let Some(code) = code {
+            match self.codes.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => self.codes.push((code, 1)),
+            }
+        }
+    }
+
+    pub(crate) fn add(&mut self, other: &EntryAcc) {
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.total_us = self.total_us.saturating_add(other.total_us);
+        self.min_us = self.min_us.min(other.min_us);
+        self.max_us = self.max_us.max(other.max_us);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        if !other.hist.is_empty() {
+            // Same configuration on both sides, and auto-resize: cannot fail.
+            let _ = self.hist.add(&other.hist);
+        }
+        for (code, n) in &other.codes {
+            match self.codes.iter_mut().find(|(c, _)| c == code) {
+                Some((_, m)) => *m += n,
+                None => self.codes.push((*code, *n)),
+            }
+        }
+    }
+
+    /// Empty the entry, keeping the histogram's memory.
+    pub(crate) fn clear(&mut self) {
+        self.requests = 0;
+        self.failures = 0;
+        self.total_us = 0;
+        self.min_us = u64::MAX;
+        self.max_us = 0;
+        self.bytes = 0;
+        self.hist.reset();
+        self.codes.clear();
+    }
+
+    pub(crate) fn snapshot(&self, kind: &str, name: &str) -> EntrySnapshot {
+        EntrySnapshot {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            requests: self.requests,
+            failures: self.failures,
+            total_us: self.total_us,
+            min_us: if self.requests == 0 { 0 } else { self.min_us },
+            max_us: self.max_us,
+            bytes: self.bytes,
+            codes: self.codes.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+            histogram: self.hist.clone(),
+        }
+    }
+}
+
+/// The numbers of one (kind, name) entry at the time of a snapshot.
+///
+/// Latencies are kept in microseconds; the report writers convert them to the units of
+/// each format (milliseconds for Locust's CSV) only at the edge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntrySnapshot {
+    /// The kind of request (`GET`, `POST`, `WS`, `JSONRPC`, `TASK`, ...), Locust's "Type".
+    pub kind: String,
+    /// The name requests are grouped under.
+    pub name: String,
+    /// How many requests were recorded.
+    pub requests: u64,
+    /// How many of them failed.
+    pub failures: u64,
+    /// The sum of all latencies, in microseconds.
+    pub total_us: u64,
+    /// The smallest latency, in microseconds (0 when there is no request).
+    pub min_us: u64,
+    /// The largest latency, in microseconds.
+    pub max_us: u64,
+    /// The sum of the sizes of all responses, in bytes.
+    pub bytes: u64,
+    /// How many times each outcome code (HTTP status, JSON-RPC error code) was seen.
+    pub codes: BTreeMap<String, u64>,
+    /// The latency histogram, in microseconds, as `[value, count]` pairs.
+    #[serde(with = "hist_serde")]
+    pub histogram: Histogram<u64>,
+}
+
+impl EntrySnapshot {
+    /// An empty entry.
+    pub fn empty(kind: impl Into<String>, name: impl Into<String>) -> Self {
+        EntryAcc::new().snapshot(&kind.into(), &name.into())
+    }
+
+    /// The mean latency in milliseconds (0 when there is no request).
+    pub fn avg_ms(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.total_us as f64 / self.requests as f64 / 1000.0
+        }
+    }
+
+    /// The latency at quantile `q` (0.0 ..= 1.0) in milliseconds, from the histogram;
+    /// `None` when there is no request.
+    pub fn percentile_ms(&self, q: f64) -> Option<f64> {
+        if self.histogram.is_empty() {
+            None
+        } else if q >= 1.0 {
+            Some(self.max_us as f64 / 1000.0)
+        } else {
+            Some(self.histogram.value_at_quantile(q) as f64 / 1000.0)
+        }
+    }
+
+    /// The mean response size in bytes.
+    pub fn avg_bytes(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.bytes as f64 / self.requests as f64
+        }
+    }
+
+    /// The share of failed requests (0.0 ..= 1.0).
+    pub fn fail_ratio(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.failures as f64 / self.requests as f64
+        }
+    }
+
+    /// Add another snapshot of the same entry (from another thread or worker).
+    pub fn merge(&mut self, other: &EntrySnapshot) {
+        if other.requests > 0 {
+            self.min_us = if self.requests == 0 {
+                other.min_us
+            } else {
+                self.min_us.min(other.min_us)
+            };
+        }
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.total_us = self.total_us.saturating_add(other.total_us);
+        self.max_us = self.max_us.max(other.max_us);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        for (code, n) in &other.codes {
+            *self.codes.entry(code.clone()).or_default() += n;
+        }
+        if !other.histogram.is_empty() {
+            if self.histogram.is_empty() && !self.histogram.is_auto_resize() {
+                self.histogram = new_histogram();
+            }
+            let _ = self.histogram.add(&other.histogram);
+        }
+    }
+}
+
+mod hist_serde {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<[u64; 2]> = h
+            .iter_recorded()
+            .map(|v| [v.value_iterated_to(), v.count_at_value()])
+            .collect();
+        pairs.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let pairs = Vec::<[u64; 2]>::deserialize(d)?;
+        let mut h = super::new_histogram();
+        for [value, count] in pairs {
+            h.record_n(value, count).map_err(serde::de::Error::custom)?;
+        }
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_and_merges() {
+        let mut a = EntryAcc::new();
+        for us in [1000, 2000, 3000] {
+            a.record(us, 10, Some(200), false);
+        }
+        let mut b = EntryAcc::new();
+        b.record(9000, 5, Some(500), true);
+        let mut sa = a.snapshot("GET", "/");
+        let sb = b.snapshot("GET", "/");
+        sa.merge(&sb);
+        assert_eq!(sa.requests, 4);
+        assert_eq!(sa.failures, 1);
+        assert_eq!(sa.min_us, 1000);
+        assert_eq!(sa.max_us, 9000);
+        assert_eq!(sa.bytes, 35);
+        assert_eq!(sa.codes["200"], 3);
+        assert_eq!(sa.codes["500"], 1);
+        assert!((sa.avg_ms() - 3.75).abs() < 1e-9);
+        assert_eq!(sa.percentile_ms(0.5), Some(2.0));
+        assert_eq!(sa.percentile_ms(1.0), Some(9.0));
+    }
+
+    #[test]
+    fn serde_round_trip_keeps_the_histogram() {
+        let mut a = EntryAcc::new();
+        for us in 1..5000 {
+            a.record(us * 7, 1, None, false);
+        }
+        let s = a.snapshot("GET", "/x");
+        let json = serde_json::to_string(&s).unwrap();
+        let back: EntrySnapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.histogram.len(), s.histogram.len());
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            assert_eq!(back.percentile_ms(q), s.percentile_ms(q));
+        }
+    }
+
+    #[test]
+    fn clear_keeps_nothing() {
+        let mut a = EntryAcc::new();
+        a.record(5, 5, Some(1), true);
+        a.clear();
+        let s = a.snapshot("k", "n");
+        assert_eq!((s.requests, s.failures, s.min_us, s.bytes), (0, 0, 0, 0));
+        assert!(s.histogram.is_empty() && s.codes.is_empty());
+    }
+}

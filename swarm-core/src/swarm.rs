@@ -1,0 +1,292 @@
+//! `Swarm`: the builder that runs a load test from code, inside a `#[tokio::test]` or a
+//! `main` of your own.
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::config::{parse_host_for, Config};
+use crate::error::Error;
+use crate::report::{Report, RunInfo};
+use crate::runner::{Observer, Plan, Progress, Runner, RunnerHandle, UserSpec};
+use crate::user::User;
+
+/// A load test to run.
+///
+/// ```no_run
+/// # use swarm_core::prelude::*;
+/// # struct Shopper;
+/// # #[async_trait] impl User for Shopper {
+/// #   async fn on_start(_: &mut UserContext) -> Result<Self, TaskError> { Ok(Shopper) }
+/// #   fn tasks() -> Tasks<Self> { Tasks::new() } }
+/// # async fn t() -> Result<(), swarm_core::Error> {
+/// use std::time::Duration;
+///
+/// let report = Swarm::new()
+///     .user::<Shopper>()
+///     .users(50)
+///     .spawn_rate(10.0)
+///     .run_time(Duration::from_secs(20))
+///     .host("http://127.0.0.1:8080")
+///     .run()
+///     .await?;
+/// assert!(report.passed(), "{report}");
+/// # Ok(()) }
+/// ```
+pub struct Swarm {
+    config: Config,
+    host: Option<String>,
+    specs: Vec<UserSpec>,
+    observer: Option<Observer>,
+}
+
+impl fmt::Debug for Swarm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Swarm")
+            .field("config", &self.config)
+            .field("specs", &self.specs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Swarm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Swarm {
+    /// A run with the default configuration: 1 user, no run time, no host.
+    pub fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    /// A run with this configuration (for example from [`crate::cli::Args::to_config`]).
+    pub fn with_config(config: Config) -> Self {
+        Swarm {
+            config,
+            host: None,
+            specs: Vec::new(),
+            observer: None,
+        }
+    }
+
+    /// Add a user type, with its own weight and fixed count.
+    #[must_use]
+    pub fn user<U: User>(mut self) -> Self {
+        self.specs.push(UserSpec::of::<U>());
+        self
+    }
+
+    /// Add a user type with the given weight.
+    #[must_use]
+    pub fn user_weighted<U: User>(mut self, weight: u32) -> Self {
+        let mut spec = UserSpec::of::<U>();
+        spec.weight = weight;
+        spec.fixed_count = None;
+        self.specs.push(spec);
+        self
+    }
+
+    /// Add a user type with a fixed number of users.
+    #[must_use]
+    pub fn user_count<U: User>(mut self, count: u32) -> Self {
+        let mut spec = UserSpec::of::<U>();
+        spec.fixed_count = Some(count);
+        self.specs.push(spec);
+        self
+    }
+
+    pub(crate) fn specs(mut self, specs: Vec<UserSpec>) -> Self {
+        self.specs.extend(specs);
+        self
+    }
+
+    /// Peak number of users.
+    #[must_use]
+    pub fn users(mut self, users: u32) -> Self {
+        self.config.users = users;
+        self
+    }
+
+    /// Users started per second.
+    #[must_use]
+    pub fn spawn_rate(mut self, per_second: f64) -> Self {
+        self.config.spawn_rate = per_second;
+        self
+    }
+
+    /// Stop after this long.
+    #[must_use]
+    pub fn run_time(mut self, run_time: Duration) -> Self {
+        self.config.run_time = Some(run_time);
+        self
+    }
+
+    /// The target host, such as `http://127.0.0.1:8080` (checked when the run starts).
+    #[must_use]
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// How long running tasks may finish when the run stops.
+    #[must_use]
+    pub fn stop_timeout(mut self, timeout: Duration) -> Self {
+        self.config.stop_timeout = timeout;
+        self
+    }
+
+    /// Seed every user's RNG, for repeatable task choices.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = Some(seed);
+        self
+    }
+
+    /// Run only the tasks with one of these tags.
+    #[must_use]
+    pub fn tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
+        self.config.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Skip the tasks with one of these tags.
+    #[must_use]
+    pub fn exclude_tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
+        self.config.exclude_tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Also write Locust-compatible CSV files with this prefix.
+    #[must_use]
+    pub fn csv(mut self, prefix: impl Into<PathBuf>) -> Self {
+        self.config.csv = Some(prefix.into());
+        self
+    }
+
+    /// Also write the JSON report to this file.
+    #[must_use]
+    pub fn json(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.json = Some(path.into());
+        self
+    }
+
+    /// Check the host accepts TCP connections before the run (on by default).
+    #[must_use]
+    pub fn preflight(mut self, on: bool) -> Self {
+        self.config.preflight = on;
+        self
+    }
+
+    /// Call `f` once a second with the progress of the run.
+    #[must_use]
+    pub fn on_progress(mut self, f: impl FnMut(&Progress<'_>) + Send + 'static) -> Self {
+        self.observer = Some(Box::new(f));
+        self
+    }
+
+    /// The configuration as it stands.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn prepare(mut self) -> Result<(Runner, RunnerHandle, Config, RunInfo), Error> {
+        if let Some(h) = self.host.take() {
+            self.config.host = Some(parse_host_for("host", &h)?);
+        }
+        let config = self.config;
+        config.validate()?;
+        if self.specs.is_empty() {
+            return Err(crate::error::ConfigError::NoUserTypes.into());
+        }
+        let seed = config.seed.unwrap_or_else(rand::random);
+        let info = RunInfo {
+            users: config.users,
+            spawn_rate: config.spawn_rate,
+            run_time_secs: config.run_time.map(|d| d.as_secs_f64()),
+            host: config.host.as_ref().map(ToString::to_string),
+            user_types: self.specs.iter().map(|s| s.name.to_owned()).collect(),
+            seed,
+        };
+        let (mut runner, handle) = Runner::new(Plan {
+            specs: self.specs,
+            users: config.users,
+            spawn_rate: config.spawn_rate,
+            run_time: config.run_time,
+            stop_timeout: config.stop_timeout,
+            host: config.host.clone(),
+            seed,
+            tags: config.tags.clone(),
+            exclude_tags: config.exclude_tags.clone(),
+        })?;
+        if let Some(obs) = self.observer {
+            runner.observe(obs);
+        }
+        Ok((runner, handle, config, info))
+    }
+
+    /// Start the run in the background: the handle drives it, the future gives the
+    /// report. Must be called inside a Tokio runtime.
+    pub fn start(
+        self,
+    ) -> Result<(RunnerHandle, impl Future<Output = Result<Report, Error>>), Error> {
+        let (runner, handle, config, info) = self.prepare()?;
+        let join: JoinHandle<Result<Report, Error>> = tokio::spawn(async move {
+            if config.preflight {
+                if let Some(host) = &config.host {
+                    preflight(host).await?;
+                }
+            }
+            let outcome = runner.run().await;
+            let report = Report::new(outcome.snapshot, outcome.reason, info, config.exit_code_on_error);
+            if let Some(prefix) = &config.csv {
+                report.write_csv(prefix)?;
+            }
+            if let Some(path) = &config.json {
+                report.write_json(path)?;
+            }
+            Ok(report)
+        });
+        let fut = async move {
+            match join.await {
+                Ok(r) => r,
+                Err(e) => Err(Error::Runner(e.to_string())),
+            }
+        };
+        Ok((handle, fut))
+    }
+
+    /// Run to the end and return the report. Writes the CSV and JSON files when asked;
+    /// never touches signal handlers, and prints nothing.
+    pub async fn run(self) -> Result<Report, Error> {
+        let (handle, fut) = self.start()?;
+        let report = fut.await;
+        drop(handle);
+        report
+    }
+}
+
+/// Check that the host accepts a TCP connection (3 s at most).
+pub(crate) async fn preflight(host: &url::Url) -> Result<(), Error> {
+    let unreachable = |reason: String| Error::Unreachable {
+        host: host.to_string(),
+        reason,
+    };
+    let Some(port) = host.port_or_known_default() else {
+        return Ok(());
+    };
+    let Some(name) = host.host_str() else {
+        return Ok(());
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    let connect = tokio::net::TcpStream::connect((name, port));
+    match tokio::time::timeout(Duration::from_secs(3), connect).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable("no answer within 3 s".to_owned())),
+    }
+}
