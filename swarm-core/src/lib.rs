@@ -25,6 +25,8 @@ pub use crate::task::{Selection, Task, TaskCall, TaskFn, Tasks};
 pub use crate::user::{registered, Registration, User, UserContext, UserRng};
 pub use crate::wait::Wait;
 pub use async_trait::async_trait;
+/// The `rand` crate, for the users' RNG (`ctx.rng()`).
+pub use rand;
 
 /// The `main` of a scenario binary: runs the user types registered with
 /// [`register_user!`] from the command line, and returns the documented exit code.
@@ -44,6 +46,7 @@ pub mod prelude {
         async_trait, Recorder, Report, Sample, Swarm, Task, TaskError, TaskResult, Tasks, User,
         UserContext, Wait,
     };
+    pub use rand::Rng as _;
 }
 
 #[doc(hidden)]

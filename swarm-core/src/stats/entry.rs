@@ -50,8 +50,12 @@ impl EntryAcc {
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
         self.bytes = self.bytes.saturating_add(bytes);
-        // Auto-resizing histograms only fail on values past u64 range; saturate anyway.
-        self.hist.saturating_record(us.max(1));
+        // `record` grows the auto-resizing histogram; `saturating_record` never does and
+        // would clamp every value past the current range (2047 µs at first) to its top.
+        let us = us.max(1);
+        if self.hist.record(us).is_err() {
+            self.hist.saturating_record(us);
+        }
         if let Some(code) = code {
             match self.codes.iter_mut().find(|(c, _)| *c == code) {
                 Some((_, n)) => *n += 1,

@@ -1,0 +1,43 @@
+//! HTTP for Swarm load tests.
+//!
+//! [`HttpClient`] is a user's client (Locust's `self.client`): requests to the run's
+//! host, per-user cookies and default headers, a `name` to group requests, and
+//! validation that turns a response into a failure. Every request is timed from send
+//! to the end of its body and recorded into the run's statistics with its size and
+//! status.
+//!
+//! With the `demo` feature (on by default), [`demo::DemoServer`] is a small in-process
+//! target, and [`main`] runs a scenario binary against it when no `--host` is given.
+#![forbid(unsafe_code)]
+
+mod client;
+#[cfg(feature = "demo")]
+pub mod demo;
+mod error;
+mod request;
+
+pub use client::{HttpClient, HttpClientBuilder};
+pub use error::HttpError;
+pub use request::{CheckedResponse, RequestBuilder, Response};
+pub use reqwest::{Method, StatusCode};
+
+/// The `main` of a scenario binary whose users speak HTTP: like [`swarm_core::main`],
+/// and when no `--host` is given it starts the [demo target](demo::DemoServer) and runs
+/// against it.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     swarm_http::main()
+/// }
+/// ```
+#[cfg(feature = "demo")]
+pub fn main() -> std::process::ExitCode {
+    swarm_core::cli::App::new()
+        .default_host(|| async {
+            let server = demo::DemoServer::start()
+                .await
+                .map_err(|e| format!("cannot bind 127.0.0.1: {e}"))?;
+            Ok(server.into_url())
+        })
+        .main()
+}
