@@ -31,17 +31,24 @@ fn wait_var(name: &str, default: f64) -> Result<f64, String> {
 }
 
 fn settings() -> Result<Settings, String> {
-    let headers = std::env::var("ISSUER_HEADERS").ok().filter(|h| !h.trim().is_empty());
+    let headers = std::env::var("ISSUER_HEADERS")
+        .ok()
+        .filter(|h| !h.trim().is_empty());
     if let Some(h) = &headers {
         match serde_json::from_str::<serde_json::Value>(h) {
             Ok(serde_json::Value::Object(_)) => {}
-            _ => return Err("ISSUER_HEADERS is not a JSON object such as {\"Authorization\": \"Bearer ...\"}".into()),
+            _ => return Err(
+                "ISSUER_HEADERS is not a JSON object such as {\"Authorization\": \"Bearer ...\"}"
+                    .into(),
+            ),
         }
     }
     let min_wait = wait_var("LOCUST_MIN_WAIT", 1.0)?;
     let max_wait = wait_var("LOCUST_MAX_WAIT", 2.0)?;
     if min_wait > max_wait {
-        return Err(format!("LOCUST_MIN_WAIT ({min_wait}) is above LOCUST_MAX_WAIT ({max_wait})"));
+        return Err(format!(
+            "LOCUST_MIN_WAIT ({min_wait}) is above LOCUST_MAX_WAIT ({max_wait})"
+        ));
     }
     Ok(Settings {
         headers,

@@ -68,19 +68,23 @@ pub struct Args {
     pub loglevel: Option<String>,
 
     /// Logs as JSON lines on stderr
-    #[arg(long, env = "SWARM_LOG_JSON")]
-    pub log_json: bool,
+    #[arg(long, env = "SWARM_LOG_JSON", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub log_json: Option<bool>,
 
     /// Print only the final summary, no live progress
-    #[arg(long, env = "SWARM_ONLY_SUMMARY")]
-    pub only_summary: bool,
+    #[arg(long, env = "SWARM_ONLY_SUMMARY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub only_summary: Option<bool>,
 
     /// Exit code when any request or task failed
     #[arg(long, env = "SWARM_EXIT_CODE_ON_ERROR", value_name = "CODE")]
     pub exit_code_on_error: Option<u8>,
 
-    /// Do not check that the host accepts connections before the run
-    #[arg(long, env = "SWARM_NO_PREFLIGHT")]
+    /// Check that the host accepts TCP connections before the run (default true)
+    #[arg(long, env = "SWARM_PREFLIGHT", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub preflight: Option<bool>,
+
+    /// Same as --preflight=false
+    #[arg(long, conflicts_with = "preflight")]
     pub no_preflight: bool,
 
     /// Read settings from this TOML file (keys are the long flag names)
@@ -142,8 +146,15 @@ impl Args {
         if let Some(v) = a.loglevel {
             c.loglevel = v;
         }
-        c.log_json |= a.log_json;
-        c.only_summary |= a.only_summary;
+        if let Some(v) = a.log_json {
+            c.log_json = v;
+        }
+        if let Some(v) = a.only_summary {
+            c.only_summary = v;
+        }
+        if let Some(v) = a.preflight {
+            c.preflight = v;
+        }
         if let Some(v) = a.exit_code_on_error {
             c.exit_code_on_error = v;
         }
@@ -236,9 +247,16 @@ impl App {
             Ok(s) => s,
             Err(e) => return fail(&Error::Config(e)),
         };
-        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt,
-            Err(e) => return fail(&Error::Runner(format!("cannot start the Tokio runtime: {e}"))),
+            Err(e) => {
+                return fail(&Error::Runner(format!(
+                    "cannot start the Tokio runtime: {e}"
+                )))
+            }
         };
         crate::runner::install_quiet_hook();
         let default_host = self.default_host;
@@ -308,7 +326,9 @@ async fn run_cli(
 ) -> Result<u8, Error> {
     if config.host.is_none() {
         if let Some(f) = default_host {
-            let url = f().await.map_err(|e| Error::Runner(format!("cannot start the demo target: {e}")))?;
+            let url = f()
+                .await
+                .map_err(|e| Error::Runner(format!("cannot start the demo target: {e}")))?;
             eprintln!("no --host given: using {url}");
             config.host = Some(crate::config::parse_host_for("host", &url)?);
         }
@@ -344,7 +364,11 @@ async fn run_cli(
     Ok(report.exit_code())
 }
 
-fn write_reports(report: &Report, csv: Option<&PathBuf>, json: Option<&PathBuf>) -> Result<(), Error> {
+fn write_reports(
+    report: &Report,
+    csv: Option<&PathBuf>,
+    json: Option<&PathBuf>,
+) -> Result<(), Error> {
     if let Some(prefix) = csv {
         for p in report.write_csv(prefix)? {
             eprintln!("wrote {}", p.display());
@@ -376,7 +400,10 @@ async fn watch_signals(handle: RunnerHandle) {
 #[cfg(unix)]
 async fn wait_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
         (Ok(mut int), Ok(mut term)) => {
             tokio::select! {
                 _ = int.recv() => {}

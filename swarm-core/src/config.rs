@@ -217,7 +217,8 @@ pub(crate) fn parse_duration_for(option: &str, s: &str) -> Result<Duration, Conf
 
 /// Parse and check a host URL.
 pub fn parse_host(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s.trim()).map_err(|e| format!("{e} (expected e.g. http://127.0.0.1:8080)"))?;
+    let url =
+        Url::parse(s.trim()).map_err(|e| format!("{e} (expected e.g. http://127.0.0.1:8080)"))?;
     check_host(&url).map_err(|e| match e {
         ConfigError::InvalidValue { reason, .. } => reason,
         other => other.to_string(),
@@ -269,7 +270,11 @@ mod tests {
     fn file_overlays_defaults_and_rejects_unknown_keys() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("swarm.toml");
-        std::fs::write(&p, "users = 7\nspawn-rate = 2.5\nrun-time = \"1m\"\ntags = [\"a\"]\n").unwrap();
+        std::fs::write(
+            &p,
+            "users = 7\nspawn-rate = 2.5\nrun-time = \"1m\"\ntags = [\"a\"]\n",
+        )
+        .unwrap();
         let mut c = Config::default();
         c.load_file(&p).unwrap();
         assert_eq!(c.users, 7);

@@ -68,7 +68,9 @@ pub enum ConfigError {
         known: Vec<String>,
     },
     /// No user type was registered or selected.
-    #[error("no user types to run (register one with `swarm_core::register_user!` or `Swarm::user`)")]
+    #[error(
+        "no user types to run (register one with `swarm_core::register_user!` or `Swarm::user`)"
+    )]
     NoUserTypes,
     /// A user type has no task left (none declared, or all removed by `--tags` / `--exclude-tags`).
     #[error("no user type has a task left to run{}", tags_hint(.tags, .exclude_tags))]

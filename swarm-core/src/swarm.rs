@@ -204,14 +204,6 @@ impl Swarm {
             return Err(crate::error::ConfigError::NoUserTypes.into());
         }
         let seed = config.seed.unwrap_or_else(rand::random);
-        let info = RunInfo {
-            users: config.users,
-            spawn_rate: config.spawn_rate,
-            run_time_secs: config.run_time.map(|d| d.as_secs_f64()),
-            host: config.host.as_ref().map(ToString::to_string),
-            user_types: self.specs.iter().map(|s| s.name.to_owned()).collect(),
-            seed,
-        };
         let (mut runner, handle) = Runner::new(Plan {
             specs: self.specs,
             users: config.users,
@@ -223,6 +215,14 @@ impl Swarm {
             tags: config.tags.clone(),
             exclude_tags: config.exclude_tags.clone(),
         })?;
+        let info = RunInfo {
+            users: config.users,
+            spawn_rate: config.spawn_rate,
+            run_time_secs: config.run_time.map(|d| d.as_secs_f64()),
+            host: config.host.as_ref().map(ToString::to_string),
+            user_types: runner.type_names(),
+            seed,
+        };
         if let Some(obs) = self.observer {
             runner.observe(obs);
         }
@@ -242,7 +242,12 @@ impl Swarm {
                 }
             }
             let outcome = runner.run().await;
-            let report = Report::new(outcome.snapshot, outcome.reason, info, config.exit_code_on_error);
+            let report = Report::new(
+                outcome.snapshot,
+                outcome.reason,
+                info,
+                config.exit_code_on_error,
+            );
             if let Some(prefix) = &config.csv {
                 report.write_csv(prefix)?;
             }

@@ -148,8 +148,8 @@ pub enum Selection {
 /// }
 ///
 /// let tasks = Tasks::<Shopper>::new()
-///     .add(Task::new("browse", Shopper::browse).weight(9))
-///     .add(Task::new("buy", Shopper::buy).tag("checkout"));
+///     .with(Task::new("browse", Shopper::browse).weight(9))
+///     .with(Task::new("buy", Shopper::buy).tag("checkout"));
 /// assert_eq!(tasks.len(), 2);
 /// ```
 pub struct Tasks<U> {
@@ -169,18 +169,18 @@ impl<U: 'static> Tasks<U> {
     /// Add a task of weight 1.
     #[must_use]
     pub fn task(self, name: impl Into<Arc<str>>, f: impl TaskFn<U>) -> Self {
-        self.add(Task::new(name, f))
+        self.with(Task::new(name, f))
     }
 
     /// Add a task of the given weight.
     #[must_use]
     pub fn weighted(self, name: impl Into<Arc<str>>, weight: u32, f: impl TaskFn<U>) -> Self {
-        self.add(Task::new(name, f).weight(weight))
+        self.with(Task::new(name, f).weight(weight))
     }
 
     /// Add a task built with [`Task::new`].
     #[must_use]
-    pub fn add(mut self, task: Task<U>) -> Self {
+    pub fn with(mut self, task: Task<U>) -> Self {
         self.tasks.push(task);
         self
     }
@@ -336,8 +336,8 @@ mod tests {
 
     fn tasks(sel: Selection) -> Tasks<U> {
         Tasks::new()
-            .add(Task::new("a", U::a).weight(3).tag("x"))
-            .add(Task::new("b", U::b).tag("y"))
+            .with(Task::new("a", U::a).weight(3).tag("x"))
+            .with(Task::new("b", U::b).tag("y"))
             .selection(sel)
     }
 
@@ -370,7 +370,10 @@ mod tests {
     fn tags_filter() {
         let t = tasks(Selection::Random);
         assert_eq!(t.filtered(&["x".into()], &[]).len(), 1);
-        assert_eq!(t.filtered(&[], &["x".into()]).iter().next().unwrap().name(), "b");
+        assert_eq!(
+            t.filtered(&[], &["x".into()]).iter().next().unwrap().name(),
+            "b"
+        );
         assert_eq!(t.filtered(&["z".into()], &[]).len(), 0);
         assert_eq!(t.filtered(&[], &[]).len(), 2);
     }

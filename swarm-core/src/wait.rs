@@ -147,21 +147,36 @@ mod tests {
         let mut r = rng();
         for _ in 0..1000 {
             let d = w.next(Duration::ZERO, &mut r);
-            assert!(d >= Duration::from_millis(100) && d <= Duration::from_millis(300), "{d:?}");
+            assert!(
+                d >= Duration::from_millis(100) && d <= Duration::from_millis(300),
+                "{d:?}"
+            );
         }
         let same = Wait::between_secs(0.1, 0.1);
-        assert_eq!(same.next(Duration::ZERO, &mut r), Duration::from_millis(100));
+        assert_eq!(
+            same.next(Duration::ZERO, &mut r),
+            Duration::from_millis(100)
+        );
     }
 
     #[test]
     fn pacing_subtracts_task_time() {
         let w = Wait::constant_pacing(Duration::from_secs(1));
         let mut r = rng();
-        assert_eq!(w.next(Duration::from_millis(300), &mut r), Duration::from_millis(700));
+        assert_eq!(
+            w.next(Duration::from_millis(300), &mut r),
+            Duration::from_millis(700)
+        );
         assert_eq!(w.next(Duration::from_secs(3), &mut r), Duration::ZERO);
         let t = Wait::constant_throughput(4.0);
-        assert_eq!(t.next(Duration::from_millis(50), &mut r), Duration::from_millis(200));
-        assert_eq!(Wait::constant_throughput(0.0).next(Duration::ZERO, &mut r), Duration::ZERO);
+        assert_eq!(
+            t.next(Duration::from_millis(50), &mut r),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            Wait::constant_throughput(0.0).next(Duration::ZERO, &mut r),
+            Duration::ZERO
+        );
     }
 
     #[test]
@@ -169,7 +184,9 @@ mod tests {
         let w = Wait::exponential(Duration::from_millis(100));
         let mut r = rng();
         let n = 20_000;
-        let total: f64 = (0..n).map(|_| w.next(Duration::ZERO, &mut r).as_secs_f64()).sum();
+        let total: f64 = (0..n)
+            .map(|_| w.next(Duration::ZERO, &mut r).as_secs_f64())
+            .sum();
         let mean = total / f64::from(n);
         assert!((mean - 0.1).abs() < 0.005, "mean {mean}");
     }
@@ -177,9 +194,18 @@ mod tests {
     #[test]
     fn constant_and_none() {
         let mut r = rng();
-        assert_eq!(Wait::none().next(Duration::from_secs(1), &mut r), Duration::ZERO);
+        assert_eq!(
+            Wait::none().next(Duration::from_secs(1), &mut r),
+            Duration::ZERO
+        );
         let c = Wait::constant(Duration::from_millis(5));
-        assert_eq!(c.next(Duration::from_secs(1), &mut r), Duration::from_millis(5));
-        assert_eq!(Wait::between_secs(-1.0, f64::NAN).next(Duration::ZERO, &mut r), Duration::ZERO);
+        assert_eq!(
+            c.next(Duration::from_secs(1), &mut r),
+            Duration::from_millis(5)
+        );
+        assert_eq!(
+            Wait::between_secs(-1.0, f64::NAN).next(Duration::ZERO, &mut r),
+            Duration::ZERO
+        );
     }
 }

@@ -50,9 +50,17 @@ async fn a_task_past_the_stop_timeout_is_cancelled() {
         .run()
         .await
         .unwrap();
-    assert_eq!(t0.elapsed(), secs(8), "cancelled at run time + stop timeout");
+    assert_eq!(
+        t0.elapsed(),
+        secs(8),
+        "cancelled at run time + stop timeout"
+    );
     assert_eq!(report.reason, StopReason::RunTime);
-    assert!(report.snapshot.entry("SLEEP", "slow").is_none(), "{:?}", report.snapshot.entries);
+    assert!(
+        report.snapshot.entry("SLEEP", "slow").is_none(),
+        "{:?}",
+        report.snapshot.entries
+    );
     assert_eq!(report.requests(), 0);
     assert_eq!(report.failures(), 0, "a cancelled task is not a failure");
     assert_eq!(STOPS[0].load(Ordering::SeqCst), 1);
@@ -69,7 +77,10 @@ async fn a_task_within_the_stop_timeout_completes() {
         .await
         .unwrap();
     assert_eq!(t0.elapsed(), secs(10), "the run ends when the task does");
-    let e = report.snapshot.entry("SLEEP", "slow").expect("the task's success");
+    let e = report
+        .snapshot
+        .entry("SLEEP", "slow")
+        .expect("the task's success");
     assert_eq!((e.requests, e.failures), (1, 0));
     assert_eq!(report.requests(), 1, "no second task starts after the stop");
     assert_eq!(STOPS[1].load(Ordering::SeqCst), 1);
@@ -118,7 +129,8 @@ impl User for Waiter {
 
 impl Waiter {
     async fn quick(&mut self, ctx: &mut UserContext) -> TaskResult {
-        ctx.recorder().success("QUICK", "quick", Duration::from_millis(1), 0);
+        ctx.recorder()
+            .success("QUICK", "quick", Duration::from_millis(1), 0);
         Ok(())
     }
 }
@@ -138,4 +150,46 @@ async fn a_wait_is_cut_short_at_stop() {
     assert_eq!(t0.elapsed(), secs(3), "no one waits out the 100 s pause");
     assert_eq!(report.requests(), 3, "one task per user");
     assert_eq!(WAITER_STOPS.load(Ordering::SeqCst), 3);
+}
+
+/// A user of a ramp-down gets the same stop timeout: killed 2 s after it was told to stop.
+#[tokio::test(start_paused = true)]
+async fn ramp_down_gives_running_tasks_the_stop_timeout() {
+    let t0 = Instant::now();
+    let (handle, run) = Swarm::new()
+        .user::<Sleeper<3>>()
+        .users(2)
+        .spawn_rate(100.0)
+        .stop_timeout(secs(2))
+        .start()
+        .unwrap();
+    sleep_until(t0 + secs(1)).await;
+    assert!(handle.set_users(0, 100.0));
+    sleep_until(t0 + Duration::from_millis(2_900)).await;
+    assert_eq!(
+        STOPS[3].load(Ordering::SeqCst),
+        0,
+        "still within the stop timeout"
+    );
+    sleep_until(t0 + Duration::from_millis(3_100)).await;
+    assert_eq!(
+        STOPS[3].load(Ordering::SeqCst),
+        2,
+        "killed at 1 + 2 s, then on_stop"
+    );
+    let snap = handle.snapshot().await.unwrap();
+    assert_eq!(snap.users, 0);
+    assert_eq!(
+        snap.total_requests(),
+        0,
+        "the killed tasks recorded nothing"
+    );
+    assert!(handle.stop());
+    let report = run.await.unwrap();
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(3_100),
+        "nothing left to wait for"
+    );
+    assert_eq!(report.requests(), 0);
 }

@@ -53,9 +53,13 @@ async fn errors_and_panics_are_task_failures_and_the_user_goes_on() {
         .unwrap();
     let snap = &report.snapshot;
 
-    let fail = snap.entry(TASK_KIND, "Failing.fail").expect("Failing.fail entry");
+    let fail = snap
+        .entry(TASK_KIND, "Failing.fail")
+        .expect("Failing.fail entry");
     assert_eq!((fail.requests, fail.failures), (5, 5));
-    let panic = snap.entry(TASK_KIND, "Failing.panic").expect("Failing.panic entry");
+    let panic = snap
+        .entry(TASK_KIND, "Failing.panic")
+        .expect("Failing.panic entry");
     assert_eq!((panic.requests, panic.failures), (5, 5));
     assert_eq!(snap.entries.len(), 2, "{:?}", snap.entries);
     assert_eq!(report.failures(), 10);
@@ -67,7 +71,10 @@ async fn errors_and_panics_are_task_failures_and_the_user_goes_on() {
         .iter()
         .find(|e| e.name == "Failing.fail")
         .expect("an error row for Failing.fail");
-    assert_eq!((boom.kind.as_str(), boom.message.as_str(), boom.occurrences), (TASK_KIND, "boom", 5));
+    assert_eq!(
+        (boom.kind.as_str(), boom.message.as_str(), boom.occurrences),
+        (TASK_KIND, "boom", 5)
+    );
     let kaboom = snap
         .errors
         .iter()
@@ -83,9 +90,17 @@ async fn errors_and_panics_are_task_failures_and_the_user_goes_on() {
             .unwrap_or_else(|| panic!("no exception {needle:?} in {:?}", snap.exceptions))
     };
     assert_eq!(ex("boom").count, 5);
-    assert!(ex("boom").traceback.contains("Failing.fail"), "{:?}", ex("boom"));
+    assert!(
+        ex("boom").traceback.contains("Failing.fail"),
+        "{:?}",
+        ex("boom")
+    );
     assert_eq!(ex("kaboom").count, 5);
-    assert!(ex("kaboom").traceback.contains("Failing.panic"), "{:?}", ex("kaboom"));
+    assert!(
+        ex("kaboom").traceback.contains("Failing.panic"),
+        "{:?}",
+        ex("kaboom")
+    );
 }
 
 /// Records its own failed request, then returns an error; and a task that records a
@@ -115,7 +130,8 @@ impl SelfReporting {
         Err(TaskError::new("HTTP 500"))
     }
     async fn unrecorded(&mut self, ctx: &mut UserContext) -> TaskResult {
-        ctx.recorder().success("GET", "/y", Duration::from_millis(3), 10);
+        ctx.recorder()
+            .success("GET", "/y", Duration::from_millis(3), 10);
         Err(TaskError::new("bad body"))
     }
 }
@@ -141,7 +157,11 @@ async fn a_failure_already_recorded_is_not_counted_again() {
     let t = snap.entry(TASK_KIND, "SelfReporting.unrecorded").unwrap();
     assert_eq!((t.requests, t.failures), (3, 3));
     assert_eq!(report.failures(), 6);
-    assert!(!snap.exceptions.iter().any(|e| e.message == "HTTP 500"), "{:?}", snap.exceptions);
+    assert!(
+        !snap.exceptions.iter().any(|e| e.message == "HTTP 500"),
+        "{:?}",
+        snap.exceptions
+    );
 }
 
 /// `on_start` fails twice, then succeeds.
@@ -185,14 +205,23 @@ async fn a_failing_on_start_is_counted_and_retried_after_a_second() {
         .run()
         .await
         .unwrap();
-    let attempts: Vec<Duration> = FLAKY_ATTEMPTS.lock().unwrap().iter().map(|t| *t - t0).collect();
+    let attempts: Vec<Duration> = FLAKY_ATTEMPTS
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| *t - t0)
+        .collect();
     assert_eq!(attempts, [secs(0), secs(1), secs(2)]);
     let e = report
         .snapshot
         .entry(TASK_KIND, "Flaky.on_start")
         .expect("Flaky.on_start entry");
     assert_eq!((e.requests, e.failures), (2, 2));
-    assert!(report.snapshot.errors.iter().any(|e| e.message == "login refused"));
+    assert!(report
+        .snapshot
+        .errors
+        .iter()
+        .any(|e| e.message == "login refused"));
     // Started at 2 s: tasks at 2, 3, 4, 5 s.
     assert_eq!(FLAKY_TASKS.load(Ordering::SeqCst), 4);
 }

@@ -5,9 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::Mutex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::Method;
+use std::sync::Mutex;
 use swarm_core::{Recorder, UserContext};
 
 use crate::error::HttpError;

@@ -148,7 +148,10 @@ async fn status(State(c): State<Arc<Counters>>) -> Response {
     ([("content-type", "application/json")], STATUS).into_response()
 }
 
-async fn slow(State(c): State<Arc<Counters>>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn slow(
+    State(c): State<Arc<Counters>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let ms = q
         .get("ms")
         .and_then(|v| v.parse::<u64>().ok())
@@ -166,5 +169,9 @@ async fn fail(State(c): State<Arc<Counters>>) -> Response {
 
 async fn not_found(State(c): State<Arc<Counters>>, uri: Uri) -> Response {
     c.not_found.fetch_add(1, Ordering::Relaxed);
-    (StatusCode::NOT_FOUND, format!("no such page: {}\n", uri.path())).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        format!("no such page: {}\n", uri.path()),
+    )
+        .into_response()
 }

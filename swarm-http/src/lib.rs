@@ -41,3 +41,8 @@ pub fn main() -> std::process::ExitCode {
         })
         .main()
 }
+
+/// The top-level README's snippets, compiled as doc tests so they cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -124,7 +124,10 @@ impl<'c> RequestBuilder<'c> {
     /// Decide success from the whole response: `Err(message)` records a failure with
     /// that message. Runs after the status check.
     #[must_use]
-    pub fn validate(mut self, f: impl FnOnce(&Response) -> Result<(), String> + Send + 'static) -> Self {
+    pub fn validate(
+        mut self,
+        f: impl FnOnce(&Response) -> Result<(), String> + Send + 'static,
+    ) -> Self {
         self.validator = Some(Box::new(f));
         self
     }
@@ -176,7 +179,7 @@ impl<'c> RequestBuilder<'c> {
         let expect = self.expect.clone();
         let result = fetch(self.client, self.inner, &name, kind.as_str()).await;
         CheckedResponse {
-            result: result.map(|(r, e)| (r, e)),
+            result,
             name,
             kind,
             recorder,

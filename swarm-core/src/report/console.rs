@@ -31,8 +31,16 @@ fn stats_line(out: &mut String, e: &EntrySnapshot, kind: &str, secs: f64) {
         name_cell(kind, &e.name),
         e.requests,
         fails,
-        if e.requests == 0 { "0".to_owned() } else { bucket_ms(e.avg_ms()).to_string() },
-        if e.requests == 0 { "0".to_owned() } else { bucket_ms(e.min_us as f64 / 1000.0).to_string() },
+        if e.requests == 0 {
+            "0".to_owned()
+        } else {
+            bucket_ms(e.avg_ms()).to_string()
+        },
+        if e.requests == 0 {
+            "0".to_owned()
+        } else {
+            bucket_ms(e.min_us as f64 / 1000.0).to_string()
+        },
         bucket_ms(e.max_us as f64 / 1000.0),
         ms(e.percentile_ms(0.5)),
         rate(e.requests),
@@ -89,9 +97,13 @@ pub(crate) fn summary(report: &Report) -> String {
         let _ = writeln!(out, "{:>13}  Error", "# occurrences");
         out.push_str(&sep);
         let mut errors: Vec<_> = snap.errors.iter().collect();
-        errors.sort_by(|a, b| b.occurrences.cmp(&a.occurrences));
+        errors.sort_by_key(|e| std::cmp::Reverse(e.occurrences));
         for e in errors {
-            let _ = writeln!(out, "{:>13}  {} {}: {}", e.occurrences, e.kind, e.name, e.message);
+            let _ = writeln!(
+                out,
+                "{:>13}  {} {}: {}",
+                e.occurrences, e.kind, e.name, e.message
+            );
         }
         out.push_str(&sep);
     }

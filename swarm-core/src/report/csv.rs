@@ -42,7 +42,13 @@ fn float_or_zero(requests: u64, x: f64) -> String {
 fn stats_row(out: &mut String, e: &EntrySnapshot, duration_secs: f64) {
     let min_ms = e.min_us as f64 / 1000.0;
     let max_ms = e.max_us as f64 / 1000.0;
-    let per_sec = |n: u64| if duration_secs > 0.0 { n as f64 / duration_secs } else { 0.0 };
+    let per_sec = |n: u64| {
+        if duration_secs > 0.0 {
+            n as f64 / duration_secs
+        } else {
+            0.0
+        }
+    };
     let _ = write!(
         out,
         "{},{},{},{},{},{},{},{},{},{},{}",
@@ -115,7 +121,7 @@ fn utc(secs: u64) -> String {
 pub(crate) fn failures_csv(snap: &Snapshot) -> String {
     let mut out = format!("{FAILURES_HEADER}\r\n");
     let mut errors: Vec<_> = snap.errors.iter().collect();
-    errors.sort_by(|a, b| b.occurrences.cmp(&a.occurrences));
+    errors.sort_by_key(|e| std::cmp::Reverse(e.occurrences));
     for e in errors {
         let _ = write!(
             out,
@@ -135,7 +141,7 @@ pub(crate) fn failures_csv(snap: &Snapshot) -> String {
 pub(crate) fn exceptions_csv(snap: &Snapshot) -> String {
     let mut out = format!("{EXCEPTIONS_HEADER}\r\n");
     let mut ex: Vec<_> = snap.exceptions.iter().collect();
-    ex.sort_by(|a, b| b.count.cmp(&a.count));
+    ex.sort_by_key(|e| std::cmp::Reverse(e.count));
     for e in ex {
         let _ = write!(
             out,

@@ -23,7 +23,13 @@ fn entry_json(e: &EntrySnapshot, duration: f64) -> Value {
             e.percentile_ms(q).map_or(Value::Null, Value::from),
         );
     }
-    let rate = |n: u64| if duration > 0.0 { n as f64 / duration } else { 0.0 };
+    let rate = |n: u64| {
+        if duration > 0.0 {
+            n as f64 / duration
+        } else {
+            0.0
+        }
+    };
     json!({
         "kind": e.kind,
         "name": e.name,

@@ -77,7 +77,12 @@ pub struct Report {
 }
 
 impl Report {
-    pub(crate) fn new(snapshot: Snapshot, reason: StopReason, info: RunInfo, exit_code_on_error: u8) -> Self {
+    pub(crate) fn new(
+        snapshot: Snapshot,
+        reason: StopReason,
+        info: RunInfo,
+        exit_code_on_error: u8,
+    ) -> Self {
         Report {
             snapshot,
             reason,

@@ -27,7 +27,11 @@ use crate::user::{RunScope, User, UserContext, UserRng};
 /// How long `on_stop` may still run after the users were killed.
 const ON_STOP_GRACE: Duration = Duration::from_secs(2);
 
-type SpawnFn = Box<dyn Fn(UserContext, user_loop::Control) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+type SpawnFn = Box<
+    dyn Fn(UserContext, user_loop::Control) -> futures::future::BoxFuture<'static, ()>
+        + Send
+        + Sync,
+>;
 
 /// A user type as the runner sees it.
 pub(crate) struct UserSpec {
@@ -273,6 +277,11 @@ impl Runner {
         Ok((runner, RunnerHandle { tx, kill: run_kill }))
     }
 
+    /// The user types that run (those with a task left after tag filtering).
+    pub(crate) fn type_names(&self) -> Vec<String> {
+        self.types.iter().map(|t| t.name.to_owned()).collect()
+    }
+
     pub(crate) fn observe(&mut self, observer: Observer) {
         self.observer = Some(observer);
     }
@@ -320,7 +329,8 @@ impl Runner {
     /// Start or stop one user, towards the targets.
     fn step(&mut self) {
         self.ramp_steps += 1;
-        // Add to the type furthest below its share, in proportion.
+        // Types with a fixed count first (Locust spawns them first), then the type
+        // furthest below its share, in proportion; ties go to the type declared first.
         let grow = self
             .types
             .iter()
@@ -329,7 +339,9 @@ impl Runner {
             .max_by(|(_, a), (_, b)| {
                 let fa = f64::from(a.target - a.running) / f64::from(a.target);
                 let fb = f64::from(b.target - b.running) / f64::from(b.target);
-                fa.total_cmp(&fb).then(std::cmp::Ordering::Greater)
+                (a.fixed.is_some().cmp(&b.fixed.is_some()))
+                    .then(fa.total_cmp(&fb))
+                    .then(std::cmp::Ordering::Greater)
             })
             .map(|(i, _)| i);
         if let Some(kind) = grow {
@@ -470,7 +482,12 @@ impl Runner {
     }
 
     /// Keep ticking and spawning until `deadline` (used once the handles are gone).
-    async fn wait_until(&mut self, deadline: Instant, tick: &mut tokio::time::Interval, start: Instant) {
+    async fn wait_until(
+        &mut self,
+        deadline: Instant,
+        tick: &mut tokio::time::Interval,
+        start: Instant,
+    ) {
         loop {
             let step_at = self.needs_change().then(|| self.next_step_at());
             tokio::select! {
@@ -499,7 +516,10 @@ impl Runner {
         }
         let join = &mut self.join;
         let drained = async { while join.join_next().await.is_some() {} };
-        if tokio::time::timeout(self.stop_timeout, drained).await.is_ok() {
+        if tokio::time::timeout(self.stop_timeout, drained)
+            .await
+            .is_ok()
+        {
             return;
         }
         self.run_kill.cancel();

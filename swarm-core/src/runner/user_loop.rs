@@ -91,7 +91,8 @@ fn report_error(ctx: &UserContext, task: &str, err: &TaskError, before: u64, t0:
     let name = entry_name(ctx, task);
     ctx.recorder
         .record(&Sample::new(TASK_KIND, &name, t0.elapsed()).failure(err.message()));
-    ctx.recorder.exception(err.message(), &format!("error in {name}"));
+    ctx.recorder
+        .exception(err.message(), &format!("error in {name}"));
 }
 
 fn report_panic(ctx: &UserContext, task: &str, msg: &str, t0: Instant) {

@@ -8,7 +8,9 @@ use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use super::entry::{new_histogram, EntryAcc};
-use super::snapshot::{per_sec, ErrorSnapshot, ExceptionSnapshot, HistoryRow, Snapshot, PERCENTILES};
+use super::snapshot::{
+    per_sec, ErrorSnapshot, ExceptionSnapshot, HistoryRow, Snapshot, PERCENTILES,
+};
 use super::{Recorder, StatsCore};
 
 /// How many intervals the "current" percentiles look back over (Locust: 10 s).
@@ -86,7 +88,10 @@ impl Aggregator {
                 }
             }
             for (key, e) in shard.errors.drain() {
-                self.errors.entry(key).and_modify(|t| t.add(&e)).or_insert(e);
+                self.errors
+                    .entry(key)
+                    .and_modify(|t| t.add(&e))
+                    .or_insert(e);
             }
             for (key, n) in shard.exceptions.drain() {
                 *self.exceptions.entry(key).or_default() += n;
@@ -176,7 +181,9 @@ impl Aggregator {
                 .entries
                 .iter()
                 .flat_map(|(kind, by_name)| {
-                    by_name.iter().map(move |(name, acc)| acc.snapshot(kind, name))
+                    by_name
+                        .iter()
+                        .map(move |(name, acc)| acc.snapshot(kind, name))
                 })
                 .collect(),
             errors: self

@@ -105,7 +105,11 @@ impl EntryAcc {
             min_us: if self.requests == 0 { 0 } else { self.min_us },
             max_us: self.max_us,
             bytes: self.bytes,
-            codes: self.codes.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+            codes: self
+                .codes
+                .iter()
+                .map(|(c, n)| (c.to_string(), *n))
+                .collect(),
             histogram: self.hist.clone(),
         }
     }
@@ -163,7 +167,16 @@ impl EntrySnapshot {
         } else if q >= 1.0 {
             Some(self.max_us as f64 / 1000.0)
         } else {
-            Some(self.histogram.value_at_quantile(q) as f64 / 1000.0)
+            // The histogram answers with the top of a bucket (up to 0.1% above the
+            // samples in it); keep it within the exact min and max, so that no
+            // percentile exceeds the maximum.
+            let us = self.histogram.value_at_quantile(q);
+            let us = if self.requests > 0 && self.min_us <= self.max_us {
+                us.clamp(self.min_us, self.max_us)
+            } else {
+                us
+            };
+            Some(us as f64 / 1000.0)
         }
     }
 

@@ -10,7 +10,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -173,14 +173,18 @@ impl Recorder {
             self.user_failures.fetch_add(1, Ordering::Relaxed);
         }
         let mut shard = self.core.shard().lock();
-        let Shard { entries, errors, .. } = &mut *shard;
+        let Shard {
+            entries, errors, ..
+        } = &mut *shard;
         let by_name = match entries.get_mut(sample.kind) {
             Some(m) => m,
             None => entries.entry(sample.kind.into()).or_default(),
         };
         let acc = match by_name.get_mut(sample.name) {
             Some(a) => a,
-            None => by_name.entry(sample.name.into()).or_insert_with(entry::EntryAcc::new),
+            None => by_name
+                .entry(sample.name.into())
+                .or_insert_with(entry::EntryAcc::new),
         };
         acc.record(us, sample.bytes, sample.code, failed);
         if let Some(msg) = sample.error {
@@ -193,7 +197,11 @@ impl Recorder {
                 last_seen: now,
             };
             errors
-                .entry((sample.kind.to_owned(), sample.name.to_owned(), msg.to_owned()))
+                .entry((
+                    sample.kind.to_owned(),
+                    sample.name.to_owned(),
+                    msg.to_owned(),
+                ))
                 .and_modify(|e| e.add(&one))
                 .or_insert(one);
         }
@@ -234,7 +242,8 @@ impl Recorder {
         F: Future<Output = Result<T, E>>,
         E: fmt::Display,
     {
-        let start = Instant::now();
+        // Tokio's clock, as the runner's: the same as std's, except under a paused test clock.
+        let start = tokio::time::Instant::now();
         let out = fut.await;
         let elapsed = start.elapsed();
         match &out {

@@ -125,7 +125,9 @@ impl Snapshot {
 
     /// The entry of that kind and name.
     pub fn entry(&self, kind: &str, name: &str) -> Option<&EntrySnapshot> {
-        self.entries.iter().find(|e| e.kind == kind && e.name == name)
+        self.entries
+            .iter()
+            .find(|e| e.kind == kind && e.name == name)
     }
 
     /// The entries of that name, whatever their kind.
@@ -190,7 +192,11 @@ impl Snapshot {
         self.errors = errors.into_values().collect();
 
         let mut exceptions: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for e in self.exceptions.drain(..).chain(other.exceptions.iter().cloned()) {
+        for e in self
+            .exceptions
+            .drain(..)
+            .chain(other.exceptions.iter().cloned())
+        {
             *exceptions.entry((e.message, e.traceback)).or_default() += e.count;
         }
         self.exceptions = exceptions
@@ -202,15 +208,24 @@ impl Snapshot {
             })
             .collect();
 
-        let mut rows: BTreeMap<u64, HistoryRow> = self
-            .history
-            .drain(..)
-            .map(|r| (r.timestamp, r))
-            .collect();
+        // Rows pair up by second and, within a second, by order: one snapshot can hold
+        // two rows of the same second (the last tick and the final row of a run), and
+        // keying by the second alone would overwrite one of them.
+        let mut rows: BTreeMap<(u64, usize), HistoryRow> = BTreeMap::new();
+        let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
+        for r in self.history.drain(..) {
+            let n = seen.entry(r.timestamp).or_default();
+            rows.insert((r.timestamp, *n), r);
+            *n += 1;
+        }
+        seen.clear();
         for r in &other.history {
-            match rows.get_mut(&r.timestamp) {
+            let n = seen.entry(r.timestamp).or_default();
+            let key = (r.timestamp, *n);
+            *n += 1;
+            match rows.get_mut(&key) {
                 None => {
-                    rows.insert(r.timestamp, r.clone());
+                    rows.insert(key, r.clone());
                 }
                 Some(m) => {
                     m.users += r.users;
