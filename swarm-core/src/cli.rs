@@ -24,15 +24,27 @@ use crate::Swarm;
 #[non_exhaustive]
 pub struct Args {
     /// Peak number of concurrent users
-    #[arg(short = 'u', long, env = "SWARM_USERS", value_name = "N")]
+    #[arg(
+        short = 'u',
+        long,
+        env = "SWARM_USERS",
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
     pub users: Option<u32>,
 
     /// Users started (or stopped) per second
-    #[arg(short = 'r', long, env = "SWARM_SPAWN_RATE", value_name = "PER_SEC")]
+    #[arg(
+        short = 'r',
+        long,
+        env = "SWARM_SPAWN_RATE",
+        allow_negative_numbers = true,
+        value_name = "PER_SEC"
+    )]
     pub spawn_rate: Option<f64>,
 
     /// Stop after this long: 90, 30s, 5m, 1h30m (default: run until Ctrl-C)
-    #[arg(short = 't', long, env = "SWARM_RUN_TIME", value_name = "TIME", value_parser = parse_duration)]
+    #[arg(short = 't', long, env = "SWARM_RUN_TIME", allow_negative_numbers = true, value_name = "TIME", value_parser = parse_duration)]
     pub run_time: Option<Duration>,
 
     /// The target, e.g. http://127.0.0.1:8080
@@ -56,7 +68,7 @@ pub struct Args {
     pub exclude_tags: Vec<String>,
 
     /// How long running tasks may finish when the run stops, then they are cancelled
-    #[arg(long, env = "SWARM_STOP_TIMEOUT", value_name = "TIME", value_parser = parse_duration)]
+    #[arg(long, env = "SWARM_STOP_TIMEOUT", allow_negative_numbers = true, value_name = "TIME", value_parser = parse_duration)]
     pub stop_timeout: Option<Duration>,
 
     /// Seed of the users' random choices, for repeatable runs

@@ -1,0 +1,114 @@
+//! Bad input gets one clear line naming the problem and a non-zero exit, never a panic
+//! or a hang.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{code, example, run_bounded};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn check(args: &[&str], env: &[(&str, &str)], want_code: i32, want: &[&str]) {
+    let mut cmd = example("http_basic");
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = run_bounded(&mut cmd, LIMIT);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(out.status), want_code, "args {args:?}: stderr:\n{err}");
+    for w in want {
+        assert!(err.contains(w), "args {args:?}: stderr lacks {w:?}:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "args {args:?} panicked:\n{err}");
+    assert!(out.stdout.is_empty(), "args {args:?}: nothing on stdout");
+}
+
+#[test]
+fn unknown_flag() {
+    check(&["--bogus"], &[], 2, &["unexpected argument '--bogus'"]);
+}
+
+#[test]
+fn malformed_host() {
+    check(
+        &["-H", "localhost:8080", "-t", "1s"],
+        &[],
+        2,
+        &["--host", "localhost:8080"],
+    );
+    check(&["-H", "not a url"], &[], 2, &["--host"]);
+}
+
+#[test]
+fn config_file_that_does_not_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "users = [\n").unwrap();
+    check(
+        &["--config", path.to_str().unwrap()],
+        &[],
+        2,
+        &["config file", "bad.toml"],
+    );
+    std::fs::write(&path, "userz = 3\n").unwrap();
+    check(&["--config", path.to_str().unwrap()], &[], 2, &["userz"]);
+    check(
+        &["--config", "/nonexistent/swarm.toml"],
+        &[],
+        2,
+        &["cannot read config file"],
+    );
+}
+
+#[test]
+fn unknown_user_type() {
+    check(
+        &["NoSuchUser", "-t", "1s"],
+        &[],
+        2,
+        &["unknown user type \"NoSuchUser\"", "WebsiteUser"],
+    );
+}
+
+#[test]
+fn zero_users_with_a_run_time() {
+    check(&["-u", "0", "-t", "5s"], &[], 2, &["--users is 0"]);
+}
+
+#[test]
+fn bad_durations_and_rates() {
+    check(&["-t", "-5"], &[], 2, &["--run-time"]);
+    check(&["-t", "soon"], &[], 2, &["--run-time"]);
+    check(&["-r", "0", "-t", "1s"], &[], 2, &["--spawn-rate"]);
+    check(&["-t", "1s"], &[("SWARM_USERS", "many")], 2, &["many"]);
+}
+
+#[test]
+fn unreachable_host() {
+    // Port 1 on loopback: nothing listens there.
+    check(
+        &["-H", "http://127.0.0.1:1", "-t", "5s"],
+        &[],
+        3,
+        &["cannot reach host http://127.0.0.1:1/"],
+    );
+}
+
+#[test]
+fn bad_issuer_headers() {
+    let mut cmd = example("liveness");
+    cmd.env("ISSUER_HEADERS", "not json").args(["-t", "1s"]);
+    let out = run_bounded(&mut cmd, LIMIT);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(out.status), 2, "{err}");
+    assert!(err.contains("ISSUER_HEADERS is not a JSON object"), "{err}");
+}
+
+#[test]
+fn list_names_the_user_types() {
+    let out = run_bounded(example("http_basic").arg("--list"), LIMIT);
+    assert_eq!(code(out.status), 0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "WebsiteUser");
+}
