@@ -23,9 +23,27 @@ fn help_matches_the_snapshot() {
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &help).unwrap();
     }
-    let want = std::fs::read_to_string(&path).expect("snapshot exists (UPDATE_SNAPSHOTS=1 writes it)");
-    assert_eq!(help, want, "--help changed: review, then UPDATE_SNAPSHOTS=1 to accept");
-    for flag in ["--users", "--spawn-rate", "--run-time", "--host", "--csv", "--json", "--tags", "--exclude-tags", "--stop-timeout", "--seed", "--loglevel", "--list", "--config"] {
+    let want =
+        std::fs::read_to_string(&path).expect("snapshot exists (UPDATE_SNAPSHOTS=1 writes it)");
+    assert_eq!(
+        help, want,
+        "--help changed: review, then UPDATE_SNAPSHOTS=1 to accept"
+    );
+    for flag in [
+        "--users",
+        "--spawn-rate",
+        "--run-time",
+        "--host",
+        "--csv",
+        "--json",
+        "--tags",
+        "--exclude-tags",
+        "--stop-timeout",
+        "--seed",
+        "--loglevel",
+        "--list",
+        "--config",
+    ] {
         assert!(help.contains(flag), "--help lists {flag}");
     }
 }
