@@ -99,6 +99,10 @@ pub struct Args {
     #[arg(long, conflicts_with = "preflight")]
     pub no_preflight: bool,
 
+    /// A built-in load shape instead of -u/-r: steps:users=10,every=30s,max=100,time=10m | stages:30s@10,1m@50,30s@0 | spike:base=10,peak=100,after=1m,ramp=5s,hold=30s,time=3m
+    #[arg(long, env = "SWARM_SHAPE", value_name = "SHAPE")]
+    pub shape: Option<String>,
+
     /// Read settings from this TOML file (keys are the long flag names)
     #[arg(long, env = "SWARM_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -172,6 +176,9 @@ impl Args {
         }
         if a.no_preflight {
             c.preflight = false;
+        }
+        if a.shape.is_some() {
+            c.shape = a.shape;
         }
         if !a.user_types.is_empty() {
             c.user_types = a.user_types;

@@ -46,6 +46,9 @@ pub struct Config {
     pub exit_code_on_error: u8,
     /// Check that the host accepts TCP connections before sending load.
     pub preflight: bool,
+    /// A built-in load shape (`--shape`, see [`parse_shape`](crate::parse_shape)); it
+    /// replaces `users` and `spawn_rate`, and ends the run.
+    pub shape: Option<String>,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             only_summary: false,
             exit_code_on_error: 1,
             preflight: true,
+            shape: None,
         }
     }
 }
@@ -81,7 +85,10 @@ impl Config {
                 "must be a number above 0",
             ));
         }
-        if self.users == 0 && self.run_time.is_some() {
+        if let Some(shape) = &self.shape {
+            crate::shape::parse_shape(shape)?;
+        }
+        if self.users == 0 && self.run_time.is_some() && self.shape.is_none() {
             return Err(ConfigError::NoUsers);
         }
         if let Some(host) = &self.host {
@@ -119,6 +126,7 @@ impl Config {
             only_summary,
             exit_code_on_error,
             preflight,
+            shape,
         } = file;
         set(&mut self.users, users);
         set(&mut self.spawn_rate, spawn_rate);
@@ -148,6 +156,9 @@ impl Config {
         set(&mut self.only_summary, only_summary);
         set(&mut self.exit_code_on_error, exit_code_on_error);
         set(&mut self.preflight, preflight);
+        if shape.is_some() {
+            self.shape = shape;
+        }
         Ok(())
     }
 
@@ -191,6 +202,7 @@ pub(crate) struct FileConfig {
     only_summary: Option<bool>,
     exit_code_on_error: Option<u8>,
     preflight: Option<bool>,
+    shape: Option<String>,
 }
 
 /// Parse a duration as Locust writes them: `90` (seconds), `20s`, `5m`, `1h30m`, `250ms`.

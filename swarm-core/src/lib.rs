@@ -6,6 +6,7 @@ mod config;
 mod error;
 pub mod report;
 mod runner;
+mod shape;
 mod stats;
 mod swarm;
 mod task;
@@ -16,6 +17,7 @@ pub use crate::config::{parse_duration, parse_host, Config};
 pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
 pub use crate::report::Report;
 pub use crate::runner::{Command, Progress, RunnerHandle, StopReason, TASK_KIND};
+pub use crate::shape::{parse_shape, LoadShape, ShapeTarget, Spike, Stage, Stages, Steps};
 pub use crate::stats::{
     EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow, Recorder, Sample, Snapshot,
     PERCENTILES,

@@ -12,6 +12,7 @@ use crate::config::{parse_host_for, Config};
 use crate::error::Error;
 use crate::report::{Report, RunInfo};
 use crate::runner::{Observer, Plan, Progress, Runner, RunnerHandle, UserSpec};
+use crate::shape::LoadShape;
 use crate::user::User;
 
 /// A load test to run.
@@ -41,6 +42,7 @@ pub struct Swarm {
     host: Option<String>,
     specs: Vec<UserSpec>,
     observer: Option<Observer>,
+    shape: Option<Box<dyn LoadShape>>,
 }
 
 impl fmt::Debug for Swarm {
@@ -71,6 +73,7 @@ impl Swarm {
             host: None,
             specs: Vec::new(),
             observer: None,
+            shape: None,
         }
     }
 
@@ -182,6 +185,14 @@ impl Swarm {
         self
     }
 
+    /// Drive the number of users with a load shape (it replaces `users` and
+    /// `spawn_rate`, and ends the run when it returns `None`).
+    #[must_use]
+    pub fn shape(mut self, shape: impl LoadShape) -> Self {
+        self.shape = Some(Box::new(shape));
+        self
+    }
+
     /// Call `f` once a second with the progress of the run.
     #[must_use]
     pub fn on_progress(mut self, f: impl FnMut(&Progress<'_>) + Send + 'static) -> Self {
@@ -204,6 +215,11 @@ impl Swarm {
             return Err(crate::error::ConfigError::NoUserTypes.into());
         }
         let seed = config.seed.unwrap_or_else(rand::random);
+        let shape = match (self.shape, &config.shape) {
+            (Some(s), _) => Some(s),
+            (None, Some(spec)) => Some(crate::shape::parse_shape(spec)?),
+            (None, None) => None,
+        };
         let (mut runner, handle) = Runner::new(Plan {
             specs: self.specs,
             users: config.users,
@@ -214,6 +230,7 @@ impl Swarm {
             seed,
             tags: config.tags.clone(),
             exclude_tags: config.exclude_tags.clone(),
+            shape,
         })?;
         let info = RunInfo {
             users: config.users,

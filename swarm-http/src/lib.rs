@@ -32,14 +32,19 @@ pub use reqwest::{Method, StatusCode};
 /// ```
 #[cfg(feature = "demo")]
 pub fn main() -> std::process::ExitCode {
-    swarm_core::cli::App::new()
-        .default_host(|| async {
-            let server = demo::DemoServer::start()
-                .await
-                .map_err(|e| format!("cannot bind 127.0.0.1: {e}"))?;
-            Ok(server.into_url())
-        })
-        .main()
+    app().main()
+}
+
+/// The [`swarm_core::cli::App`] of [`main`], with the demo target as its default host,
+/// for a `main` that adds to it (e.g. `app().main_from(args)`).
+#[cfg(feature = "demo")]
+pub fn app() -> swarm_core::cli::App {
+    swarm_core::cli::App::new().default_host(|| async {
+        let server = demo::DemoServer::start()
+            .await
+            .map_err(|e| format!("cannot bind 127.0.0.1: {e}"))?;
+        Ok(server.into_url())
+    })
 }
 
 /// The top-level README's snippets, compiled as doc tests so they cannot drift.

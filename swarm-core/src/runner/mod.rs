@@ -84,6 +84,7 @@ pub(crate) struct Plan {
     pub(crate) seed: u64,
     pub(crate) tags: Vec<String>,
     pub(crate) exclude_tags: Vec<String>,
+    pub(crate) shape: Option<Box<dyn crate::shape::LoadShape>>,
 }
 
 /// A command to a running test.
@@ -154,6 +155,8 @@ pub enum StopReason {
     Stopped,
     /// Every handle was dropped while the run had no run time.
     Detached,
+    /// The load shape ended the run.
+    ShapeDone,
 }
 
 impl fmt::Display for StopReason {
@@ -162,6 +165,7 @@ impl fmt::Display for StopReason {
             StopReason::RunTime => "run time over",
             StopReason::Stopped => "stopped",
             StopReason::Detached => "all handles dropped",
+            StopReason::ShapeDone => "load shape finished",
         })
     }
 }
@@ -224,6 +228,7 @@ pub(crate) struct Runner {
     run_kill: CancellationToken,
     rx: mpsc::UnboundedReceiver<Command>,
     observer: Option<Observer>,
+    shape: Option<Box<dyn crate::shape::LoadShape>>,
 }
 
 impl Runner {
@@ -272,6 +277,7 @@ impl Runner {
             run_kill: run_kill.clone(),
             rx,
             observer: None,
+            shape: plan.shape,
         };
         runner.set_target(plan.users, plan.spawn_rate);
         Ok((runner, RunnerHandle { tx, kill: run_kill }))
@@ -293,6 +299,12 @@ impl Runner {
     /// Split `users` over the types: fixed counts first, the rest by weight (largest
     /// remainder, ties to the first declared).
     fn set_target(&mut self, users: u32, spawn_rate: f64) {
+        self.set_target_from(users, spawn_rate, true);
+    }
+
+    /// As [`Runner::set_target`]; when `immediate` is false, the first user starts one
+    /// interval (1 / spawn rate) from now rather than at once (a shape's ramp).
+    fn set_target_from(&mut self, users: u32, spawn_rate: f64, immediate: bool) {
         let targets = distribute(
             users,
             &self
@@ -311,7 +323,29 @@ impl Runner {
             f64::INFINITY
         };
         self.ramp_start = Instant::now();
-        self.ramp_steps = 0;
+        self.ramp_steps = u64::from(!immediate && self.spawn_rate.is_finite());
+    }
+
+    /// Ask the shape for its target; `false` when it ends the run.
+    fn follow_shape(&mut self, elapsed: Duration) -> bool {
+        let running = self.running();
+        let Some(shape) = self.shape.as_mut() else {
+            return true;
+        };
+        match shape.tick(elapsed, running) {
+            None => false,
+            Some(t) => {
+                let rate = if t.spawn_rate.is_finite() && t.spawn_rate > 0.0 {
+                    t.spawn_rate
+                } else {
+                    f64::INFINITY
+                };
+                if t.users != self.target || rate != self.spawn_rate {
+                    self.set_target_from(t.users, rate, false);
+                }
+                true
+            }
+        }
     }
 
     fn needs_change(&self) -> bool {
@@ -426,6 +460,15 @@ impl Runner {
         let mut tick = tokio::time::interval_at(start + self.tick, self.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let far = start + Duration::from_secs(86_400 * 365);
+        if !self.follow_shape(Duration::ZERO) {
+            self.stop_all().await;
+            self.agg.tick(0);
+            let snapshot = self.agg.snapshot(0);
+            return RunOutcome {
+                snapshot,
+                reason: StopReason::ShapeDone,
+            };
+        }
 
         let reason = loop {
             let step_at = if self.needs_change() {
@@ -470,7 +513,18 @@ impl Runner {
                         if *t <= now { kill.cancel(); false } else { true }
                     });
                 }
-                _ = tick.tick() => self.on_tick(start),
+                _ = tick.tick() => {
+                    // The shape first, and the users it wants now started, so the tick's
+                    // row shows them.
+                    if !self.follow_shape(start.elapsed()) {
+                        break StopReason::ShapeDone;
+                    }
+                    let now = Instant::now();
+                    while self.needs_change() && self.next_step_at() <= now {
+                        self.step();
+                    }
+                    self.on_tick(start);
+                }
                 Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
             }
         };
