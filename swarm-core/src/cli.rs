@@ -103,6 +103,23 @@ pub struct Args {
     #[arg(long, env = "SWARM_SHAPE", value_name = "SHAPE")]
     pub shape: Option<String>,
 
+    /// An SLO that decides the exit code, e.g. "p95 < 200ms", "fail_ratio < 1%", "GET /status: p99 <= 1s" (repeatable)
+    #[arg(
+        long = "threshold",
+        env = "SWARM_THRESHOLDS",
+        value_delimiter = ';',
+        value_name = "EXPR"
+    )]
+    pub thresholds: Vec<String>,
+
+    /// End the run as soon as a threshold fails (after --threshold-grace)
+    #[arg(long, env = "SWARM_THRESHOLD_ABORT", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub threshold_abort: Option<bool>,
+
+    /// With --threshold-abort, do not abort before this much time has run
+    #[arg(long, env = "SWARM_THRESHOLD_GRACE", value_name = "TIME", value_parser = parse_duration)]
+    pub threshold_grace: Option<Duration>,
+
     /// Read settings from this TOML file (keys are the long flag names)
     #[arg(long, env = "SWARM_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -179,6 +196,15 @@ impl Args {
         }
         if a.shape.is_some() {
             c.shape = a.shape;
+        }
+        if !a.thresholds.is_empty() {
+            c.thresholds = a.thresholds;
+        }
+        if let Some(v) = a.threshold_abort {
+            c.threshold_abort = v;
+        }
+        if let Some(v) = a.threshold_grace {
+            c.threshold_grace = v;
         }
         if !a.user_types.is_empty() {
             c.user_types = a.user_types;

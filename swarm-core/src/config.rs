@@ -49,6 +49,13 @@ pub struct Config {
     /// A built-in load shape (`--shape`, see [`parse_shape`](crate::parse_shape)); it
     /// replaces `users` and `spawn_rate`, and ends the run.
     pub shape: Option<String>,
+    /// SLO thresholds (`--threshold`, see [`Threshold`](crate::Threshold)); when any is
+    /// set, they alone decide whether the run passed.
+    pub thresholds: Vec<String>,
+    /// End the run as soon as a threshold fails (`--threshold-abort`).
+    pub threshold_abort: bool,
+    /// Do not abort on a failed threshold before this much time (`--threshold-grace`).
+    pub threshold_grace: Duration,
 }
 
 impl Default for Config {
@@ -71,6 +78,9 @@ impl Default for Config {
             exit_code_on_error: 1,
             preflight: true,
             shape: None,
+            thresholds: Vec::new(),
+            threshold_abort: false,
+            threshold_grace: Duration::ZERO,
         }
     }
 }
@@ -87,6 +97,10 @@ impl Config {
         }
         if let Some(shape) = &self.shape {
             crate::shape::parse_shape(shape)?;
+        }
+        for t in &self.thresholds {
+            crate::threshold::Threshold::parse(t)
+                .map_err(|e| ConfigError::invalid("--threshold", t, e.to_string()))?;
         }
         if self.users == 0 && self.run_time.is_some() && self.shape.is_none() {
             return Err(ConfigError::NoUsers);
@@ -127,6 +141,9 @@ impl Config {
             exit_code_on_error,
             preflight,
             shape,
+            thresholds,
+            threshold_abort,
+            threshold_grace,
         } = file;
         set(&mut self.users, users);
         set(&mut self.spawn_rate, spawn_rate);
@@ -158,6 +175,11 @@ impl Config {
         set(&mut self.preflight, preflight);
         if shape.is_some() {
             self.shape = shape;
+        }
+        set(&mut self.thresholds, thresholds);
+        set(&mut self.threshold_abort, threshold_abort);
+        if let Some(s) = threshold_grace {
+            self.threshold_grace = parse_duration_for("threshold-grace", &s)?;
         }
         Ok(())
     }
@@ -203,6 +225,9 @@ pub(crate) struct FileConfig {
     exit_code_on_error: Option<u8>,
     preflight: Option<bool>,
     shape: Option<String>,
+    thresholds: Option<Vec<String>>,
+    threshold_abort: Option<bool>,
+    threshold_grace: Option<String>,
 }
 
 /// Parse a duration as Locust writes them: `90` (seconds), `20s`, `5m`, `1h30m`, `250ms`.

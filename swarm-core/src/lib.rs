@@ -4,17 +4,20 @@
 pub mod cli;
 mod config;
 mod error;
+mod rate;
 pub mod report;
 mod runner;
 mod shape;
 mod stats;
 mod swarm;
 mod task;
+mod threshold;
 mod user;
 mod wait;
 
 pub use crate::config::{parse_duration, parse_host, Config};
 pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
+pub use crate::rate::{ArrivalSchedule, RateLimiter, RateStage};
 pub use crate::report::Report;
 pub use crate::runner::{Command, Progress, RunnerHandle, StopReason, TASK_KIND};
 pub use crate::shape::{parse_shape, LoadShape, ShapeTarget, Spike, Stage, Stages, Steps};
@@ -24,6 +27,7 @@ pub use crate::stats::{
 };
 pub use crate::swarm::Swarm;
 pub use crate::task::{Selection, Task, TaskCall, TaskFn, Tasks};
+pub use crate::threshold::{evaluate_all, Threshold, ThresholdError, ThresholdResult};
 pub use crate::user::{registered, Registration, User, UserContext, UserRng};
 pub use crate::wait::Wait;
 pub use async_trait::async_trait;

@@ -9,10 +9,12 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::config::{parse_host_for, Config};
+use crate::error::ConfigError;
 use crate::error::Error;
 use crate::report::{Report, RunInfo};
 use crate::runner::{Observer, Plan, Progress, Runner, RunnerHandle, UserSpec};
 use crate::shape::LoadShape;
+use crate::threshold::Threshold;
 use crate::user::User;
 
 /// A load test to run.
@@ -43,6 +45,7 @@ pub struct Swarm {
     specs: Vec<UserSpec>,
     observer: Option<Observer>,
     shape: Option<Box<dyn LoadShape>>,
+    thresholds: Vec<Threshold>,
 }
 
 impl fmt::Debug for Swarm {
@@ -74,6 +77,7 @@ impl Swarm {
             specs: Vec::new(),
             observer: None,
             shape: None,
+            thresholds: Vec::new(),
         }
     }
 
@@ -193,6 +197,30 @@ impl Swarm {
         self
     }
 
+    /// Add an SLO threshold such as `"p95 < 250ms"` or `"GET /status: fail_ratio < 1%"`
+    /// (grammar: [`Threshold`]). A threshold that does not parse makes `run` fail with
+    /// a configuration error before any load is sent.
+    #[must_use]
+    pub fn threshold(mut self, expr: impl Into<String>) -> Self {
+        self.config.thresholds.push(expr.into());
+        self
+    }
+
+    /// Add a parsed threshold (with [`Threshold::abort_on_fail`] if it should end the run).
+    #[must_use]
+    pub fn threshold_parsed(mut self, threshold: Threshold) -> Self {
+        self.thresholds.push(threshold);
+        self
+    }
+
+    /// End the run as soon as any threshold fails, but not before `grace` has run.
+    #[must_use]
+    pub fn abort_on_threshold(mut self, grace: Duration) -> Self {
+        self.config.threshold_abort = true;
+        self.config.threshold_grace = grace;
+        self
+    }
+
     /// Call `f` once a second with the progress of the run.
     #[must_use]
     pub fn on_progress(mut self, f: impl FnMut(&Progress<'_>) + Send + 'static) -> Self {
@@ -205,7 +233,8 @@ impl Swarm {
         &self.config
     }
 
-    fn prepare(mut self) -> Result<(Runner, RunnerHandle, Config, RunInfo), Error> {
+    #[allow(clippy::type_complexity)]
+    fn prepare(mut self) -> Result<(Runner, RunnerHandle, Config, RunInfo, Vec<Threshold>), Error> {
         if let Some(h) = self.host.take() {
             self.config.host = Some(parse_host_for("host", &h)?);
         }
@@ -215,6 +244,13 @@ impl Swarm {
             return Err(crate::error::ConfigError::NoUserTypes.into());
         }
         let seed = config.seed.unwrap_or_else(rand::random);
+        let mut thresholds = self.thresholds;
+        for t in &config.thresholds {
+            thresholds.push(
+                Threshold::parse(t)
+                    .map_err(|e| ConfigError::invalid("--threshold", t, e.to_string()))?,
+            );
+        }
         let shape = match (self.shape, &config.shape) {
             (Some(s), _) => Some(s),
             (None, Some(spec)) => Some(crate::shape::parse_shape(spec)?),
@@ -231,6 +267,16 @@ impl Swarm {
             tags: config.tags.clone(),
             exclude_tags: config.exclude_tags.clone(),
             shape,
+            abort_on: if config.threshold_abort {
+                thresholds.clone()
+            } else {
+                thresholds
+                    .iter()
+                    .filter(|t| t.abort_on_fail)
+                    .cloned()
+                    .collect()
+            },
+            abort_grace: config.threshold_grace,
         })?;
         let info = RunInfo {
             users: config.users,
@@ -243,7 +289,7 @@ impl Swarm {
         if let Some(obs) = self.observer {
             runner.observe(obs);
         }
-        Ok((runner, handle, config, info))
+        Ok((runner, handle, config, info, thresholds))
     }
 
     /// Start the run in the background: the handle drives it, the future gives the
@@ -251,7 +297,7 @@ impl Swarm {
     pub fn start(
         self,
     ) -> Result<(RunnerHandle, impl Future<Output = Result<Report, Error>>), Error> {
-        let (runner, handle, config, info) = self.prepare()?;
+        let (runner, handle, config, info, thresholds) = self.prepare()?;
         let join: JoinHandle<Result<Report, Error>> = tokio::spawn(async move {
             if config.preflight {
                 if let Some(host) = &config.host {
@@ -264,7 +310,8 @@ impl Swarm {
                 outcome.reason,
                 info,
                 config.exit_code_on_error,
-            );
+            )
+            .with_thresholds(&thresholds);
             if let Some(prefix) = &config.csv {
                 report.write_csv(prefix)?;
             }

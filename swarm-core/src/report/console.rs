@@ -116,6 +116,14 @@ pub(crate) fn summary(report: &Report) -> String {
         }
         out.push_str(&sep);
     }
+    if !report.thresholds.is_empty() {
+        out.push_str("\nThresholds\n");
+        out.push_str(&sep);
+        for t in &report.thresholds {
+            let _ = writeln!(out, "{t}");
+        }
+        out.push_str(&sep);
+    }
     let _ = writeln!(
         out,
         "\n{} requests, {} failures in {:.1}s ({:.1} req/s); ended: {}",

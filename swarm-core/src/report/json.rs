@@ -60,6 +60,7 @@ pub(crate) fn to_json(report: &Report) -> Value {
         "passed": report.passed(),
         "exit_code": report.exit_code(),
         "run": report.info,
+        "thresholds": report.thresholds,
         "total": entry_json(&snap.aggregated(), d),
         "entries": snap.entries.iter().map(|e| entry_json(e, d)).collect::<Vec<_>>(),
         "errors": snap.errors,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ReportError;
 use crate::runner::StopReason;
 use crate::stats::Snapshot;
+use crate::threshold::{Threshold, ThresholdResult};
 
 pub use json::JSON_SCHEMA;
 
@@ -29,6 +30,10 @@ pub use json::JSON_SCHEMA;
 /// | 3 | the host could not be reached before the run: nothing was sent |
 /// | 4 | a report file could not be written |
 /// | 5 | the runner itself failed |
+/// | 99 | a threshold failed (as k6) |
+///
+/// When thresholds are set they alone decide between 0 and 99; failed requests then
+/// matter only through a threshold such as `fail_ratio < 1%`.
 pub mod exit_code {
     /// The run finished and nothing failed.
     pub const OK: u8 = 0;
@@ -42,6 +47,8 @@ pub mod exit_code {
     pub const REPORT: u8 = 4;
     /// The runner itself failed.
     pub const RUNNER: u8 = 5;
+    /// A threshold failed.
+    pub const THRESHOLDS: u8 = 99;
 }
 
 /// The settings a report shows.
@@ -73,6 +80,8 @@ pub struct Report {
     pub reason: StopReason,
     /// The settings of the run.
     pub info: RunInfo,
+    /// Each threshold with its measured value, in the order given.
+    pub thresholds: Vec<ThresholdResult>,
     pub(crate) exit_code_on_error: u8,
 }
 
@@ -87,21 +96,38 @@ impl Report {
             snapshot,
             reason,
             info,
+            thresholds: Vec::new(),
             exit_code_on_error,
         }
     }
 
-    /// Whether the run passed: no request or task failed.
+    /// Evaluate thresholds against the final numbers.
+    pub(crate) fn with_thresholds(mut self, thresholds: &[Threshold]) -> Self {
+        self.thresholds = crate::threshold::evaluate_all(thresholds, &self.snapshot);
+        self
+    }
+
+    /// Whether the run passed: every threshold held, or, with no threshold, no request
+    /// or task failed.
     pub fn passed(&self) -> bool {
-        self.snapshot.total_failures() == 0
+        if self.thresholds.is_empty() {
+            self.snapshot.total_failures() == 0
+        } else {
+            self.thresholds.iter().all(|t| t.passed)
+        }
+    }
+
+    /// The thresholds that failed.
+    pub fn failed_thresholds(&self) -> impl Iterator<Item = &ThresholdResult> {
+        self.thresholds.iter().filter(|t| !t.passed)
     }
 
     /// The process exit code for this outcome (see [`exit_code`]).
     pub fn exit_code(&self) -> u8 {
-        if self.passed() {
-            exit_code::OK
-        } else {
-            self.exit_code_on_error
+        match (self.passed(), self.thresholds.is_empty()) {
+            (true, _) => exit_code::OK,
+            (false, true) => self.exit_code_on_error,
+            (false, false) => exit_code::THRESHOLDS,
         }
     }
 

@@ -85,6 +85,9 @@ pub(crate) struct Plan {
     pub(crate) tags: Vec<String>,
     pub(crate) exclude_tags: Vec<String>,
     pub(crate) shape: Option<Box<dyn crate::shape::LoadShape>>,
+    /// Thresholds that end the run when they fail, and from when they may.
+    pub(crate) abort_on: Vec<crate::threshold::Threshold>,
+    pub(crate) abort_grace: Duration,
 }
 
 /// A command to a running test.
@@ -157,6 +160,8 @@ pub enum StopReason {
     Detached,
     /// The load shape ended the run.
     ShapeDone,
+    /// A threshold with abort-on-fail failed.
+    ThresholdAbort,
 }
 
 impl fmt::Display for StopReason {
@@ -166,6 +171,7 @@ impl fmt::Display for StopReason {
             StopReason::Stopped => "stopped",
             StopReason::Detached => "all handles dropped",
             StopReason::ShapeDone => "load shape finished",
+            StopReason::ThresholdAbort => "a threshold failed (aborted)",
         })
     }
 }
@@ -229,6 +235,8 @@ pub(crate) struct Runner {
     rx: mpsc::UnboundedReceiver<Command>,
     observer: Option<Observer>,
     shape: Option<Box<dyn crate::shape::LoadShape>>,
+    abort_on: Vec<crate::threshold::Threshold>,
+    abort_grace: Duration,
 }
 
 impl Runner {
@@ -278,6 +286,8 @@ impl Runner {
             rx,
             observer: None,
             shape: plan.shape,
+            abort_on: plan.abort_on,
+            abort_grace: plan.abort_grace,
         };
         runner.set_target(plan.users, plan.spawn_rate);
         Ok((runner, RunnerHandle { tx, kill: run_kill }))
@@ -447,6 +457,15 @@ impl Runner {
         }
     }
 
+    /// Whether an abort-on-fail threshold fails now (after the grace time).
+    fn threshold_abort(&mut self, elapsed: Duration) -> bool {
+        if self.abort_on.is_empty() || elapsed < self.abort_grace {
+            return false;
+        }
+        let snap = self.agg.snapshot(self.running());
+        self.abort_on.iter().any(|t| !t.evaluate(&snap).passed)
+    }
+
     fn snapshot(&mut self) -> Snapshot {
         self.agg.collect();
         self.agg.snapshot(self.running())
@@ -524,6 +543,9 @@ impl Runner {
                         self.step();
                     }
                     self.on_tick(start);
+                    if self.threshold_abort(start.elapsed()) {
+                        break StopReason::ThresholdAbort;
+                    }
                 }
                 Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
             }

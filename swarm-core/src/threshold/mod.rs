@@ -735,12 +735,16 @@ impl Op {
 #[serde(untagged)]
 enum Repr {
     Expr(String),
-    #[serde(deny_unknown_fields)]
-    Full {
-        expr: String,
-        #[serde(default)]
-        abort_on_fail: bool,
-    },
+    Full(FullRepr),
+}
+
+/// The long form of a [`Threshold`]: `{ expr, abort_on_fail }`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullRepr {
+    expr: String,
+    #[serde(default)]
+    abort_on_fail: bool,
 }
 
 impl TryFrom<Repr> for Threshold {
@@ -749,10 +753,7 @@ impl TryFrom<Repr> for Threshold {
     fn try_from(repr: Repr) -> Result<Self, Self::Error> {
         match repr {
             Repr::Expr(expr) => Threshold::parse(&expr),
-            Repr::Full {
-                expr,
-                abort_on_fail,
-            } => Ok(Threshold::parse(&expr)?.abort_on_fail(abort_on_fail)),
+            Repr::Full(full) => Ok(Threshold::parse(&full.expr)?.abort_on_fail(full.abort_on_fail)),
         }
     }
 }
@@ -760,10 +761,10 @@ impl TryFrom<Repr> for Threshold {
 impl From<Threshold> for Repr {
     fn from(t: Threshold) -> Self {
         if t.abort_on_fail {
-            Repr::Full {
+            Repr::Full(FullRepr {
                 expr: t.expr,
                 abort_on_fail: true,
-            }
+            })
         } else {
             Repr::Expr(t.expr)
         }
