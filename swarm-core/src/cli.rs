@@ -321,6 +321,7 @@ fn fail(e: &Error) -> ExitCode {
         Error::Config(_) => exit_code::CONFIG,
         Error::Unreachable { .. } => exit_code::UNREACHABLE,
         Error::Report(_) => exit_code::REPORT,
+        Error::TestStart { .. } => exit_code::RUNNER,
         _ => exit_code::RUNNER,
     })
 }

@@ -24,6 +24,14 @@ pub enum Error {
     /// A report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// A user type's `test_start` hook failed: the run did not start.
+    #[error("test_start of {user_type} failed: {message}")]
+    TestStart {
+        /// The user type.
+        user_type: String,
+        /// Its error.
+        message: String,
+    },
     /// The runner stopped unexpectedly (its task panicked or was cancelled).
     #[error("the runner stopped unexpectedly: {0}")]
     Runner(String),

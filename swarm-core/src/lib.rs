@@ -28,7 +28,7 @@ pub use crate::stats::{
 pub use crate::swarm::Swarm;
 pub use crate::task::{Selection, Task, TaskCall, TaskFn, Tasks};
 pub use crate::threshold::{evaluate_all, Threshold, ThresholdError, ThresholdResult};
-pub use crate::user::{registered, Registration, User, UserContext, UserRng};
+pub use crate::user::{registered, Registration, RunContext, User, UserContext, UserRng};
 pub use crate::wait::Wait;
 pub use async_trait::async_trait;
 /// The `rand` crate, for the users' RNG (`ctx.rng()`).
@@ -49,8 +49,8 @@ pub fn main() -> std::process::ExitCode {
 /// Everything a scenario needs, in one import.
 pub mod prelude {
     pub use crate::{
-        async_trait, Recorder, Report, Sample, Swarm, Task, TaskError, TaskResult, Tasks, User,
-        UserContext, Wait,
+        async_trait, Recorder, Report, RunContext, Sample, Swarm, Task, TaskError, TaskResult,
+        Tasks, User, UserContext, Wait,
     };
     pub use rand::Rng as _;
 }

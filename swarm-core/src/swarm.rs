@@ -304,14 +304,35 @@ impl Swarm {
                     preflight(host).await?;
                 }
             }
+            let run_ctx = runner.run_context();
+            let stops = runner.hooks(false);
+            for (user_type, hook) in runner.hooks(true) {
+                if let Err(message) = run_hook(hook, &run_ctx).await {
+                    for (_, stop) in &stops {
+                        let _ = run_hook(*stop, &run_ctx).await;
+                    }
+                    return Err(Error::TestStart {
+                        user_type: user_type.to_owned(),
+                        message,
+                    });
+                }
+            }
             let outcome = runner.run().await;
-            let report = Report::new(
+            let mut hook_errors = Vec::new();
+            for (user_type, hook) in stops {
+                if let Err(message) = run_hook(hook, &run_ctx).await {
+                    tracing::error!(user_type, %message, "test_stop failed");
+                    hook_errors.push(format!("test_stop of {user_type} failed: {message}"));
+                }
+            }
+            let mut report = Report::new(
                 outcome.snapshot,
                 outcome.reason,
                 info,
                 config.exit_code_on_error,
             )
             .with_thresholds(&thresholds);
+            report.hook_errors = hook_errors;
             if let Some(prefix) = &config.csv {
                 report.write_csv(prefix)?;
             }
@@ -336,6 +357,26 @@ impl Swarm {
         let report = fut.await;
         drop(handle);
         report
+    }
+}
+
+/// Run a hook, catching its panic.
+async fn run_hook(
+    hook: crate::runner::HookFn,
+    ctx: &crate::user::RunContext,
+) -> Result<(), String> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(hook(ctx.clone()))
+        .catch_unwind()
+        .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.message().to_owned()),
+        Err(p) => Err(p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .map_or_else(|| "panicked".to_owned(), |m| format!("panicked: {m}"))),
     }
 }
 

@@ -62,6 +62,20 @@ pub trait User: Sized + Send + 'static {
         Wait::none()
     }
 
+    /// Called once per run before any user of this type starts (Locust's `test_start`
+    /// event): create a schema, fund accounts. Put what users need in
+    /// [`RunContext::shared`]. When it fails, the run does not start (and
+    /// [`User::test_stop`] still runs).
+    async fn test_start(_run: &RunContext) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    /// Called once per run after every user stopped, on every exit path (run time, Ctrl-C,
+    /// an aborting threshold, a failed `test_start`). A failure is reported.
+    async fn test_stop(_run: &RunContext) -> Result<(), TaskError> {
+        Ok(())
+    }
+
     /// Called once when the user stops (Locust's `on_stop`).
     async fn on_stop(&mut self, _ctx: &mut UserContext) -> Result<(), TaskError> {
         Ok(())
@@ -157,6 +171,44 @@ impl UserContext {
             recorder: agg.recorder(),
             scope: Arc::new(RunScope::default()),
         }
+    }
+}
+
+/// What the run-level hooks ([`User::test_start`], [`User::test_stop`]) see.
+#[derive(Clone)]
+pub struct RunContext {
+    pub(crate) host: Option<Arc<Url>>,
+    pub(crate) recorder: Recorder,
+    pub(crate) scope: Arc<RunScope>,
+}
+
+impl fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunContext")
+            .field("host", &self.host.as_deref().map(Url::as_str))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunContext {
+    /// The target host, if one is set.
+    pub fn host(&self) -> Option<&Url> {
+        self.host.as_deref()
+    }
+
+    /// A recorder, to time set-up requests into the run's statistics.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// The value every user gets from [`UserContext::shared`] for this type, built by
+    /// `init` if no one asked for it yet.
+    pub fn shared<T, F>(&self, init: F) -> Arc<T>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> T,
+    {
+        self.scope.get_or_init(init)
     }
 }
 

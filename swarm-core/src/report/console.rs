@@ -116,6 +116,9 @@ pub(crate) fn summary(report: &Report) -> String {
         }
         out.push_str(&sep);
     }
+    for e in &report.hook_errors {
+        let _ = writeln!(out, "\nerror: {e}");
+    }
     if !report.thresholds.is_empty() {
         out.push_str("\nThresholds\n");
         out.push_str(&sep);

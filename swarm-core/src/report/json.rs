@@ -61,6 +61,7 @@ pub(crate) fn to_json(report: &Report) -> Value {
         "exit_code": report.exit_code(),
         "run": report.info,
         "thresholds": report.thresholds,
+        "hook_errors": report.hook_errors,
         "total": entry_json(&snap.aggregated(), d),
         "entries": snap.entries.iter().map(|e| entry_json(e, d)).collect::<Vec<_>>(),
         "errors": snap.errors,

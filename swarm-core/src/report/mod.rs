@@ -29,7 +29,7 @@ pub use json::JSON_SCHEMA;
 /// | 2 | bad command line or configuration: nothing was sent |
 /// | 3 | the host could not be reached before the run: nothing was sent |
 /// | 4 | a report file could not be written |
-/// | 5 | the runner itself failed |
+/// | 5 | the runner itself failed, or a `test_start` / `test_stop` hook failed |
 /// | 99 | a threshold failed (as k6) |
 ///
 /// When thresholds are set they alone decide between 0 and 99; failed requests then
@@ -82,6 +82,8 @@ pub struct Report {
     pub info: RunInfo,
     /// Each threshold with its measured value, in the order given.
     pub thresholds: Vec<ThresholdResult>,
+    /// Failures of the run-level hooks (`test_stop`); any makes the run fail.
+    pub hook_errors: Vec<String>,
     pub(crate) exit_code_on_error: u8,
 }
 
@@ -97,6 +99,7 @@ impl Report {
             reason,
             info,
             thresholds: Vec::new(),
+            hook_errors: Vec::new(),
             exit_code_on_error,
         }
     }
@@ -110,7 +113,9 @@ impl Report {
     /// Whether the run passed: every threshold held, or, with no threshold, no request
     /// or task failed.
     pub fn passed(&self) -> bool {
-        if self.thresholds.is_empty() {
+        if !self.hook_errors.is_empty() {
+            false
+        } else if self.thresholds.is_empty() {
             self.snapshot.total_failures() == 0
         } else {
             self.thresholds.iter().all(|t| t.passed)
@@ -124,6 +129,9 @@ impl Report {
 
     /// The process exit code for this outcome (see [`exit_code`]).
     pub fn exit_code(&self) -> u8 {
+        if !self.hook_errors.is_empty() {
+            return exit_code::RUNNER;
+        }
         match (self.passed(), self.thresholds.is_empty()) {
             (true, _) => exit_code::OK,
             (false, true) => self.exit_code_on_error,

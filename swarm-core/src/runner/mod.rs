@@ -27,6 +27,11 @@ use crate::user::{RunScope, User, UserContext, UserRng};
 /// How long `on_stop` may still run after the users were killed.
 const ON_STOP_GRACE: Duration = Duration::from_secs(2);
 
+pub(crate) type HookFn =
+    fn(
+        crate::user::RunContext,
+    ) -> futures::future::BoxFuture<'static, Result<(), crate::error::TaskError>>;
+
 type SpawnFn = Box<
     dyn Fn(UserContext, user_loop::Control) -> futures::future::BoxFuture<'static, ()>
         + Send
@@ -40,6 +45,8 @@ pub(crate) struct UserSpec {
     pub(crate) fixed_count: Option<u32>,
     /// Filters the tasks by tags; `None` when no task is left.
     prepare: fn(&[String], &[String]) -> Option<SpawnFn>,
+    pub(crate) test_start: HookFn,
+    pub(crate) test_stop: HookFn,
 }
 
 impl fmt::Debug for UserSpec {
@@ -59,6 +66,8 @@ impl UserSpec {
             weight: U::weight(),
             fixed_count: U::fixed_count(),
             prepare: prepare::<U>,
+            test_start: |run| Box::pin(async move { U::test_start(&run).await }),
+            test_stop: |run| Box::pin(async move { U::test_stop(&run).await }),
         }
     }
 }
@@ -206,6 +215,8 @@ struct Slot {
 
 struct TypeState {
     name: &'static str,
+    test_start: HookFn,
+    test_stop: HookFn,
     spawn: SpawnFn,
     weight: u32,
     fixed: Option<u32>,
@@ -247,6 +258,8 @@ impl Runner {
             if let Some(spawn) = (spec.prepare)(&plan.tags, &plan.exclude_tags) {
                 types.push(TypeState {
                     name: spec.name,
+                    test_start: spec.test_start,
+                    test_stop: spec.test_stop,
                     spawn,
                     weight: spec.weight,
                     fixed: spec.fixed_count,
@@ -291,6 +304,22 @@ impl Runner {
         };
         runner.set_target(plan.users, plan.spawn_rate);
         Ok((runner, RunnerHandle { tx, kill: run_kill }))
+    }
+
+    pub(crate) fn run_context(&self) -> crate::user::RunContext {
+        crate::user::RunContext {
+            host: self.host.clone(),
+            recorder: self.agg.recorder(),
+            scope: self.scope.clone(),
+        }
+    }
+
+    /// Each user type's `test_start` (or `test_stop`) hook.
+    pub(crate) fn hooks(&self, start: bool) -> Vec<(&'static str, HookFn)> {
+        self.types
+            .iter()
+            .map(|t| (t.name, if start { t.test_start } else { t.test_stop }))
+            .collect()
     }
 
     /// The user types that run (those with a task left after tag filtering).
