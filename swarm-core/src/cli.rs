@@ -120,6 +120,40 @@ pub struct Args {
     #[arg(long, env = "SWARM_THRESHOLD_GRACE", value_name = "TIME", value_parser = parse_duration)]
     pub threshold_grace: Option<Duration>,
 
+    /// Open model: start this many iterations per second, whatever the latency (k6's constant-arrival-rate; needs -t)
+    #[arg(
+        long,
+        env = "SWARM_ARRIVAL_RATE",
+        value_name = "PER_SEC",
+        allow_negative_numbers = true
+    )]
+    pub arrival_rate: Option<f64>,
+
+    /// Open model: ramp the arrival rate through stages DURATION@RATE,... e.g. 30s@100,1m@500,30s@0 (k6's ramping-arrival-rate)
+    #[arg(long, env = "SWARM_ARRIVAL_STAGES", value_name = "STAGES")]
+    pub arrival_stages: Option<String>,
+
+    /// Open model: the rate the first stage ramps from (default 0)
+    #[arg(
+        long,
+        env = "SWARM_ARRIVAL_START_RATE",
+        value_name = "PER_SEC",
+        allow_negative_numbers = true
+    )]
+    pub arrival_start_rate: Option<f64>,
+
+    /// Open model: users created before the start (default: --users)
+    #[arg(long, env = "SWARM_PRE_ALLOCATED", value_name = "N")]
+    pub pre_allocated: Option<u32>,
+
+    /// Open model: the most users the pool may grow to; iterations beyond are dropped (default: --pre-allocated)
+    #[arg(long, env = "SWARM_MAX_USERS", value_name = "N")]
+    pub max_users: Option<u32>,
+
+    /// Open model: how long an iteration may wait for a free user when the pool is full before it is dropped; 0 drops at once as k6 does (default 1s)
+    #[arg(long, env = "SWARM_MAX_LATENESS", value_name = "TIME", value_parser = parse_duration, allow_negative_numbers = true)]
+    pub max_lateness: Option<Duration>,
+
     /// Read settings from this TOML file (keys are the long flag names)
     #[arg(long, env = "SWARM_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -205,6 +239,24 @@ impl Args {
         }
         if let Some(v) = a.threshold_grace {
             c.threshold_grace = v;
+        }
+        if a.arrival_rate.is_some() {
+            c.arrival_rate = a.arrival_rate;
+        }
+        if a.arrival_stages.is_some() {
+            c.arrival_stages = a.arrival_stages;
+        }
+        if let Some(v) = a.arrival_start_rate {
+            c.arrival_start_rate = v;
+        }
+        if a.pre_allocated.is_some() {
+            c.pre_allocated = a.pre_allocated;
+        }
+        if a.max_users.is_some() {
+            c.max_users = a.max_users;
+        }
+        if let Some(v) = a.max_lateness {
+            c.max_lateness = v;
         }
         if !a.user_types.is_empty() {
             c.user_types = a.user_types;

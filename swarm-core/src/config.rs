@@ -56,6 +56,21 @@ pub struct Config {
     pub threshold_abort: bool,
     /// Do not abort on a failed threshold before this much time (`--threshold-grace`).
     pub threshold_grace: Duration,
+    /// Open model: a constant arrival rate, iterations per second (`--arrival-rate`),
+    /// for the run time.
+    pub arrival_rate: Option<f64>,
+    /// Open model: ramping arrival rate stages `DURATION@RATE,...` (`--arrival-stages`).
+    pub arrival_stages: Option<String>,
+    /// Open model: the rate the first stage ramps from (`--arrival-start-rate`).
+    pub arrival_start_rate: f64,
+    /// Open model: users created before the start (`--pre-allocated`; default: `users`).
+    pub pre_allocated: Option<u32>,
+    /// Open model: the most users the pool may grow to (`--max-users`; default: the
+    /// pre-allocated count).
+    pub max_users: Option<u32>,
+    /// Open model: how long an iteration may wait for a free user when the pool is full
+    /// before it is dropped (`--max-lateness`; 0 drops at once, as k6 does).
+    pub max_lateness: Duration,
 }
 
 impl Default for Config {
@@ -81,6 +96,12 @@ impl Default for Config {
             thresholds: Vec::new(),
             threshold_abort: false,
             threshold_grace: Duration::ZERO,
+            arrival_rate: None,
+            arrival_stages: None,
+            arrival_start_rate: 0.0,
+            pre_allocated: None,
+            max_users: None,
+            max_lateness: Duration::from_secs(1),
         }
     }
 }
@@ -102,7 +123,14 @@ impl Config {
             crate::threshold::Threshold::parse(t)
                 .map_err(|e| ConfigError::invalid("--threshold", t, e.to_string()))?;
         }
-        if self.users == 0 && self.run_time.is_some() && self.shape.is_none() {
+        self.arrival()?;
+        if self.users == 0
+            && self.run_time.is_some()
+            && self.shape.is_none()
+            && self.pre_allocated.is_none()
+            && self.arrival_rate.is_none()
+            && self.arrival_stages.is_none()
+        {
             return Err(ConfigError::NoUsers);
         }
         if let Some(host) = &self.host {
@@ -119,6 +147,90 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The open model's settings, checked; `None` for the closed model.
+    pub(crate) fn arrival(&self) -> Result<Option<crate::runner::Arrival>, ConfigError> {
+        use crate::rate::ArrivalSchedule;
+        let schedule = match (self.arrival_rate, &self.arrival_stages) {
+            (None, None) => {
+                if self.pre_allocated.is_some() || self.max_users.is_some() {
+                    return Err(ConfigError::invalid(
+                        "--pre-allocated/--max-users",
+                        "",
+                        "only apply to the open model: add --arrival-rate or --arrival-stages",
+                    ));
+                }
+                return Ok(None);
+            }
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::invalid(
+                    "--arrival-rate",
+                    "",
+                    "give either --arrival-rate or --arrival-stages, not both",
+                ))
+            }
+            (Some(rate), None) => {
+                if !(rate.is_finite() && rate > 0.0) {
+                    return Err(ConfigError::invalid(
+                        "--arrival-rate",
+                        rate.to_string(),
+                        "must be a number of iterations per second above 0",
+                    ));
+                }
+                let Some(d) = self.run_time.filter(|d| !d.is_zero()) else {
+                    return Err(ConfigError::invalid(
+                        "--arrival-rate",
+                        rate.to_string(),
+                        "needs a --run-time",
+                    ));
+                };
+                ArrivalSchedule::constant(rate, d)
+            }
+            (None, Some(stages)) => {
+                let start = self.arrival_start_rate;
+                if !(start.is_finite() && start >= 0.0) {
+                    return Err(ConfigError::invalid(
+                        "--arrival-start-rate",
+                        start.to_string(),
+                        "must be a number >= 0",
+                    ));
+                }
+                ArrivalSchedule::ramping(
+                    start,
+                    crate::rate::parse_stages("--arrival-stages", stages)?,
+                )
+            }
+        };
+        if self.shape.is_some() {
+            return Err(ConfigError::invalid(
+                "--shape",
+                self.shape.clone().unwrap_or_default(),
+                "a load shape drives the closed model: it cannot be combined with an arrival rate",
+            ));
+        }
+        let pre = self.pre_allocated.unwrap_or(self.users);
+        let max = self.max_users.unwrap_or(pre);
+        if max < pre {
+            return Err(ConfigError::invalid(
+                "--max-users",
+                max.to_string(),
+                format!("is below --pre-allocated ({pre})"),
+            ));
+        }
+        if max == 0 {
+            return Err(ConfigError::invalid(
+                "--max-users",
+                "0",
+                "the open model needs at least one user",
+            ));
+        }
+        Ok(Some(crate::runner::Arrival {
+            schedule,
+            pre_allocated: pre,
+            max_users: max,
+            max_lateness: self.max_lateness,
+        }))
     }
 
     /// Overlay the values a config file sets.
@@ -144,6 +256,12 @@ impl Config {
             thresholds,
             threshold_abort,
             threshold_grace,
+            arrival_rate,
+            arrival_stages,
+            arrival_start_rate,
+            pre_allocated,
+            max_users,
+            max_lateness,
         } = file;
         set(&mut self.users, users);
         set(&mut self.spawn_rate, spawn_rate);
@@ -180,6 +298,22 @@ impl Config {
         set(&mut self.threshold_abort, threshold_abort);
         if let Some(s) = threshold_grace {
             self.threshold_grace = parse_duration_for("threshold-grace", &s)?;
+        }
+        if arrival_rate.is_some() {
+            self.arrival_rate = arrival_rate;
+        }
+        if arrival_stages.is_some() {
+            self.arrival_stages = arrival_stages;
+        }
+        set(&mut self.arrival_start_rate, arrival_start_rate);
+        if pre_allocated.is_some() {
+            self.pre_allocated = pre_allocated;
+        }
+        if max_users.is_some() {
+            self.max_users = max_users;
+        }
+        if let Some(s) = max_lateness {
+            self.max_lateness = parse_duration_for("max-lateness", &s)?;
         }
         Ok(())
     }
@@ -228,6 +362,12 @@ pub(crate) struct FileConfig {
     thresholds: Option<Vec<String>>,
     threshold_abort: Option<bool>,
     threshold_grace: Option<String>,
+    arrival_rate: Option<f64>,
+    arrival_stages: Option<String>,
+    arrival_start_rate: Option<f64>,
+    pre_allocated: Option<u32>,
+    max_users: Option<u32>,
+    max_lateness: Option<String>,
 }
 
 /// Parse a duration as Locust writes them: `90` (seconds), `20s`, `5m`, `1h30m`, `250ms`.

@@ -22,8 +22,8 @@ pub use crate::report::Report;
 pub use crate::runner::{Command, Progress, RunnerHandle, StopReason, TASK_KIND};
 pub use crate::shape::{parse_shape, LoadShape, ShapeTarget, Spike, Stage, Stages, Steps};
 pub use crate::stats::{
-    EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow, Recorder, Sample, Snapshot,
-    PERCENTILES,
+    EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow, Recorder, Sample,
+    ScheduleSnapshot, Snapshot, PERCENTILES,
 };
 pub use crate::swarm::Swarm;
 pub use crate::task::{Selection, Task, TaskCall, TaskFn, Tasks};

@@ -96,7 +96,6 @@ impl ArrivalSchedule {
 }
 
 /// Parse `--arrival-stages`: `DURATION@RATE,...`, e.g. `30s@100,1m@500,30s@0`.
-#[allow(dead_code)] // wired to the CLI with the open model
 pub(crate) fn parse_stages(option: &str, s: &str) -> Result<Vec<RateStage>, ConfigError> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim) {

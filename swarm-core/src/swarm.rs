@@ -189,6 +189,41 @@ impl Swarm {
         self
     }
 
+    /// Open model: start `per_second` iterations per second for the run time, each on an
+    /// idle user of the pool (k6's constant-arrival-rate). Size the pool with
+    /// [`Swarm::pool`].
+    #[must_use]
+    pub fn arrival_rate(mut self, per_second: f64) -> Self {
+        self.config.arrival_rate = Some(per_second);
+        self
+    }
+
+    /// Open model: ramp the arrival rate from `start_rate` through `stages`, given as
+    /// `--arrival-stages` writes them (`"30s@100,1m@500"`; k6's ramping-arrival-rate).
+    #[must_use]
+    pub fn arrival_stages(mut self, start_rate: f64, stages: impl Into<String>) -> Self {
+        self.config.arrival_start_rate = start_rate;
+        self.config.arrival_stages = Some(stages.into());
+        self
+    }
+
+    /// Open model: create `pre_allocated` users before the start and grow the pool up to
+    /// `max_users` when every user is busy; beyond, iterations are dropped and counted.
+    #[must_use]
+    pub fn pool(mut self, pre_allocated: u32, max_users: u32) -> Self {
+        self.config.pre_allocated = Some(pre_allocated);
+        self.config.max_users = Some(max_users);
+        self
+    }
+
+    /// Open model: how long an iteration may wait for a free user when the pool is full
+    /// before it is dropped (default 1 s; zero drops at once, as k6 does).
+    #[must_use]
+    pub fn max_lateness(mut self, wait: Duration) -> Self {
+        self.config.max_lateness = wait;
+        self
+    }
+
     /// Drive the number of users with a load shape (it replaces `users` and
     /// `spawn_rate`, and ends the run when it returns `None`).
     #[must_use]
@@ -277,6 +312,7 @@ impl Swarm {
                     .collect()
             },
             abort_grace: config.threshold_grace,
+            arrival: config.arrival()?,
         })?;
         let info = RunInfo {
             users: config.users,

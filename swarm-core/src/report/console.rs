@@ -18,6 +18,11 @@ fn name_cell(kind: &str, name: &str) -> String {
     n
 }
 
+/// Milliseconds with three decimals (sub-millisecond lateness matters).
+fn fmt_ms(x: Option<f64>) -> String {
+    x.map_or_else(|| "N/A".to_owned(), |v| format!("{v:.3}"))
+}
+
 fn ms(x: Option<f64>) -> String {
     x.map_or_else(|| "N/A".to_owned(), |v| bucket_ms(v).to_string())
 }
@@ -92,6 +97,38 @@ pub(crate) fn summary(report: &Report) -> String {
     out.push_str(&sep);
     pct_line(&mut out, &total, "");
 
+    if let Some(sched) = &snap.schedule {
+        let late = &sched.lateness;
+        let _ = writeln!(
+            out,
+            "\nOpen model: {} iterations started, {} dropped (pool exhausted); start lateness p50 {} ms, p99 {} ms, max {} ms",
+            sched.iterations,
+            sched.dropped,
+            fmt_ms(late.percentile_ms(0.5)),
+            fmt_ms(late.percentile_ms(0.99)),
+            fmt_ms(late.percentile_ms(1.0)),
+        );
+        out.push_str(
+            "Latency from the scheduled start (corrected for coordinated omission, ms); the tables above are service time\n",
+        );
+        let mut header = format!("{:<70}", "Type     Name");
+        for q in PERCENTILES {
+            let label = format!("{}%", (q * 100.0 * 100.0).round() / 100.0);
+            let _ = write!(header, " {label:>7}");
+        }
+        header.push('\n');
+        out.push_str(&header);
+        out.push_str(&sep);
+        for e in entries.iter().filter(|e| e.corrected.is_some()) {
+            let mut line = format!("{:<70}", name_cell(&e.kind, &e.name));
+            for q in PERCENTILES {
+                let _ = write!(line, " {:>7}", ms(e.corrected_percentile_ms(q)));
+            }
+            line.push('\n');
+            out.push_str(&line);
+        }
+        out.push_str(&sep);
+    }
     if !snap.errors.is_empty() {
         out.push_str("\nError report\n");
         let _ = writeln!(out, "{:>13}  Error", "# occurrences");

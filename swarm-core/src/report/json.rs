@@ -30,6 +30,18 @@ fn entry_json(e: &EntrySnapshot, duration: f64) -> Value {
             0.0
         }
     };
+    let corrected = e.corrected.as_ref().map(|_| {
+        PERCENTILES
+            .iter()
+            .map(|q| {
+                (
+                    percentile_key(*q),
+                    e.corrected_percentile_ms(*q)
+                        .map_or(Value::Null, Value::from),
+                )
+            })
+            .collect::<Map<_, _>>()
+    });
     json!({
         "kind": e.kind,
         "name": e.name,
@@ -44,6 +56,7 @@ fn entry_json(e: &EntrySnapshot, duration: f64) -> Value {
         "bytes": e.bytes,
         "avg_bytes": e.avg_bytes(),
         "percentiles_ms": pct,
+        "corrected_percentiles_ms": corrected,
         "codes": e.codes,
     })
 }
@@ -67,6 +80,11 @@ pub(crate) fn to_json(report: &Report) -> Value {
         "errors": snap.errors,
         "exceptions": snap.exceptions,
         "history": snap.history,
+        "schedule": snap.schedule.as_ref().map(|s| json!({
+            "iterations": s.iterations,
+            "dropped": s.dropped,
+            "lateness": entry_json(&s.lateness, d),
+        })),
         "snapshot": snap,
     })
 }

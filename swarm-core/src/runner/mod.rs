@@ -2,8 +2,11 @@
 //! answers the command channel that the command line, a web UI or a distributed worker
 //! drive.
 
+mod arrival;
 mod panic;
 mod user_loop;
+
+pub(crate) use arrival::Arrival;
 
 pub use user_loop::TASK_KIND;
 
@@ -32,8 +35,13 @@ pub(crate) type HookFn =
         crate::user::RunContext,
     ) -> futures::future::BoxFuture<'static, Result<(), crate::error::TaskError>>;
 
+/// Starts one user: closed-model loop, or a pool user of the open model with its link.
 type SpawnFn = Box<
-    dyn Fn(UserContext, user_loop::Control) -> futures::future::BoxFuture<'static, ()>
+    dyn Fn(
+            UserContext,
+            user_loop::Control,
+            Option<arrival::Link>,
+        ) -> futures::future::BoxFuture<'static, ()>
         + Send
         + Sync,
 >;
@@ -77,8 +85,9 @@ fn prepare<U: User>(tags: &[String], exclude: &[String]) -> Option<SpawnFn> {
     if tasks.is_empty() {
         return None;
     }
-    Some(Box::new(move |ctx, ctl| {
-        Box::pin(user_loop::run_user::<U>(tasks.clone(), ctx, ctl))
+    Some(Box::new(move |ctx, ctl, link| match link {
+        None => Box::pin(user_loop::run_user::<U>(tasks.clone(), ctx, ctl)),
+        Some(link) => Box::pin(arrival::run_pool_user::<U>(tasks.clone(), ctx, ctl, link)),
     }))
 }
 
@@ -97,6 +106,8 @@ pub(crate) struct Plan {
     /// Thresholds that end the run when they fail, and from when they may.
     pub(crate) abort_on: Vec<crate::threshold::Threshold>,
     pub(crate) abort_grace: Duration,
+    /// The open model instead of the closed one.
+    pub(crate) arrival: Option<Arrival>,
 }
 
 /// A command to a running test.
@@ -211,6 +222,8 @@ struct Slot {
     stop: CancellationToken,
     kill: CancellationToken,
     abort: AbortHandle,
+    /// Open model: hands iterations to this pool user.
+    tickets: Option<mpsc::Sender<Instant>>,
 }
 
 struct TypeState {
@@ -248,6 +261,7 @@ pub(crate) struct Runner {
     shape: Option<Box<dyn crate::shape::LoadShape>>,
     abort_on: Vec<crate::threshold::Threshold>,
     abort_grace: Duration,
+    arrival: Option<Arrival>,
 }
 
 impl Runner {
@@ -301,6 +315,7 @@ impl Runner {
             shape: plan.shape,
             abort_on: plan.abort_on,
             abort_grace: plan.abort_grace,
+            arrival: plan.arrival,
         };
         runner.set_target(plan.users, plan.spawn_rate);
         Ok((runner, RunnerHandle { tx, kill: run_kill }))
@@ -441,6 +456,28 @@ impl Runner {
     }
 
     fn spawn_user(&mut self, kind: usize) {
+        self.spawn_any(kind, None);
+    }
+
+    /// Start a user; with `pool`, a pool user of the open model (its first iteration
+    /// scheduled at `first`, if any).
+    fn spawn_any(&mut self, kind: usize, pool: Option<(arrival::IdlePool, Option<Instant>)>) {
+        let slot = self.slots.len();
+        let (tickets, link) = match pool {
+            None => (None, None),
+            Some((idle, first)) => {
+                let (tx, rx) = mpsc::channel(1);
+                (
+                    Some(tx),
+                    Some(arrival::Link {
+                        tickets: rx,
+                        idle,
+                        slot,
+                        first,
+                    }),
+                )
+            }
+        };
         let t = &mut self.types[kind];
         let id = self.next_id;
         self.next_id += 1;
@@ -463,6 +500,7 @@ impl Runner {
                 stop: stop.clone(),
                 kill: kill.clone(),
             },
+            link,
         );
         let abort = self.join.spawn(fut);
         self.slots.push(Slot {
@@ -470,6 +508,7 @@ impl Runner {
             stop,
             kill,
             abort,
+            tickets,
         });
     }
 
@@ -500,7 +539,131 @@ impl Runner {
         self.agg.snapshot(self.running())
     }
 
+    /// The open model: pre-allocate the pool, then start iterations on schedule.
+    async fn run_arrival(mut self, plan: Arrival) -> RunOutcome {
+        self.agg.reset();
+        self.agg.open_model();
+        let idle: arrival::IdlePool = Arc::new(parking_lot::Mutex::new(arrival::PoolState {
+            max_lateness: plan.max_lateness,
+            ..arrival::PoolState::default()
+        }));
+        // Pre-allocate, spread over the types by weight as in the closed model.
+        self.set_target(plan.pre_allocated, f64::INFINITY);
+        while let Some(kind) = self.kind_to_grow() {
+            self.spawn_any(kind, Some((idle.clone(), None)));
+        }
+        let start = Instant::now();
+        let end = start + arrival::duration(&plan);
+        let deadline = self.run_time.map_or(end, |d| (start + d).min(end));
+        let mut cursor = arrival::Cursor { k: 0 };
+        let mut tick = tokio::time::interval_at(start + self.tick, self.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+        let reason = loop {
+            let next = cursor
+                .next_at(&plan.schedule, start)
+                .filter(|t| *t < deadline);
+            tokio::select! {
+                biased;
+                cmd = self.rx.recv() => match cmd {
+                    Some(Command::Stop) => break StopReason::Stopped,
+                    Some(Command::Snapshot(tx)) => {
+                        let _ = tx.send(self.snapshot());
+                    }
+                    Some(Command::SetUsers { .. }) => {
+                        tracing::warn!("set users ignored: the open model sets its own pool");
+                    }
+                    None => {}
+                },
+                () = tokio::time::sleep_until(deadline) => break StopReason::RunTime,
+                () = tokio::time::sleep_until(next.unwrap_or(deadline)), if next.is_some() => {
+                    let now = Instant::now();
+                    while let Some(t) = cursor.next_at(&plan.schedule, start).filter(|t| *t <= now && *t < deadline) {
+                        self.dispatch(t, &plan, &idle);
+                        cursor.k += 1;
+                    }
+                }
+                _ = tick.tick() => {
+                    {
+                        let mut pool = idle.lock();
+                        let _ = pool.take_backlog(Instant::now()).map(|t| pool.backlog.push_front(t));
+                        self.agg.set_dropped(pool.dropped);
+                    }
+                    self.on_tick(start);
+                    if self.threshold_abort(start.elapsed()) {
+                        break StopReason::ThresholdAbort;
+                    }
+                }
+                Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
+            }
+        };
+        {
+            // Iterations still waiting for a user never started.
+            let mut pool = idle.lock();
+            let waiting = pool.backlog.len() as u64;
+            pool.backlog.clear();
+            pool.dropped += waiting;
+            self.agg.set_dropped(pool.dropped);
+        }
+        // Pool users waiting for a ticket stop at once; busy ones get the stop timeout.
+        for slot in &mut self.slots {
+            slot.tickets = None;
+        }
+        self.stop_all().await;
+        self.agg.tick(0);
+        let snapshot = self.agg.snapshot(0);
+        RunOutcome { snapshot, reason }
+    }
+
+    /// Give the iteration due at `scheduled` to an idle pool user, or a new one while the
+    /// pool may grow; otherwise it is dropped.
+    fn dispatch(&mut self, scheduled: Instant, plan: &Arrival, idle: &arrival::IdlePool) {
+        loop {
+            let Some(slot) = idle.lock().idle.pop() else {
+                break;
+            };
+            if let Some(tx) = self.slots.get(slot).and_then(|s| s.tickets.as_ref()) {
+                if tx.try_send(scheduled).is_ok() {
+                    return;
+                }
+            }
+        }
+        if self.running() < plan.max_users {
+            let total = self.running() + 1;
+            self.set_target(total, f64::INFINITY);
+            if let Some(kind) = self.kind_to_grow() {
+                self.spawn_any(kind, Some((idle.clone(), Some(scheduled))));
+                return;
+            }
+        }
+        // Every user busy and the pool full: the iteration waits for a user (its
+        // lateness then shows in the corrected latency), or is dropped when too late.
+        let mut pool = idle.lock();
+        if !pool.max_lateness.is_zero() {
+            pool.backlog.push_back(scheduled);
+        } else {
+            pool.dropped += 1;
+        }
+    }
+
+    /// The type furthest below its share, if any is below.
+    fn kind_to_grow(&self) -> Option<usize> {
+        self.types
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.running < t.target)
+            .max_by(|(_, a), (_, b)| {
+                let fa = f64::from(a.target - a.running) / f64::from(a.target);
+                let fb = f64::from(b.target - b.running) / f64::from(b.target);
+                fa.total_cmp(&fb).then(std::cmp::Ordering::Greater)
+            })
+            .map(|(i, _)| i)
+    }
+
     pub(crate) async fn run(mut self) -> RunOutcome {
+        if let Some(plan) = self.arrival.take() {
+            return self.run_arrival(plan).await;
+        }
         self.agg.reset();
         let start = Instant::now();
         self.ramp_start = start;

@@ -84,7 +84,13 @@ fn entry_name(ctx: &UserContext, task: &str) -> String {
 }
 
 /// A task error is counted unless the request that caused it already counted a failure.
-fn report_error(ctx: &UserContext, task: &str, err: &TaskError, before: u64, t0: Instant) {
+pub(crate) fn report_error(
+    ctx: &UserContext,
+    task: &str,
+    err: &TaskError,
+    before: u64,
+    t0: Instant,
+) {
     if ctx.recorder.failures_recorded() != before {
         return;
     }
@@ -95,7 +101,7 @@ fn report_error(ctx: &UserContext, task: &str, err: &TaskError, before: u64, t0:
         .exception(err.message(), &format!("error in {name}"));
 }
 
-fn report_panic(ctx: &UserContext, task: &str, msg: &str, t0: Instant) {
+pub(crate) fn report_panic(ctx: &UserContext, task: &str, msg: &str, t0: Instant) {
     let name = entry_name(ctx, task);
     ctx.recorder
         .record(&Sample::new(TASK_KIND, &name, t0.elapsed()).failure(msg));

@@ -25,6 +25,9 @@ pub(crate) struct Aggregator {
     window: VecDeque<Histogram<u64>>,
     /// What arrived since the last tick, all entries together.
     interval: EntryAcc,
+    /// Open model: start lateness of every iteration, and iterations dropped.
+    lateness: Option<EntryAcc>,
+    dropped: u64,
     start: Instant,
     start_wall: SystemTime,
     last_tick: Instant,
@@ -41,6 +44,8 @@ impl Aggregator {
             history: Vec::new(),
             window: VecDeque::with_capacity(WINDOW + 1),
             interval: EntryAcc::new(),
+            lateness: None,
+            dropped: 0,
             start: now,
             start_wall: SystemTime::now(),
             last_tick: now,
@@ -60,6 +65,8 @@ impl Aggregator {
         self.history.clear();
         self.window.clear();
         self.interval.clear();
+        self.lateness = None;
+        self.dropped = 0;
         self.start = Instant::now();
         self.start_wall = SystemTime::now();
         self.last_tick = self.start;
@@ -92,6 +99,10 @@ impl Aggregator {
                     .entry(key)
                     .and_modify(|t| t.add(&e))
                     .or_insert(e);
+            }
+            if let Some(l) = shard.lateness.as_mut().filter(|l| l.requests > 0) {
+                self.lateness.get_or_insert_with(EntryAcc::new).add(l);
+                l.clear();
             }
             for (key, n) in shard.exceptions.drain() {
                 *self.exceptions.entry(key).or_default() += n;
@@ -148,6 +159,17 @@ impl Aggregator {
         };
         self.history.push(row);
         self.interval.clear();
+    }
+
+    /// Open model: iterations dropped so far.
+    pub(crate) fn set_dropped(&mut self, dropped: u64) {
+        self.dropped = dropped;
+        self.lateness.get_or_insert_with(EntryAcc::new);
+    }
+
+    /// Open model: make the schedule appear in snapshots even before an iteration ran.
+    pub(crate) fn open_model(&mut self) {
+        self.lateness.get_or_insert_with(EntryAcc::new);
     }
 
     /// The last history row.
@@ -208,6 +230,11 @@ impl Aggregator {
                 })
                 .collect(),
             history: self.history.clone(),
+            schedule: self.lateness.as_ref().map(|l| super::ScheduleSnapshot {
+                iterations: l.requests,
+                dropped: self.dropped,
+                lateness: l.snapshot("SCHEDULE", "lateness"),
+            }),
         }
     }
 }

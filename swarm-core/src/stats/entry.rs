@@ -26,6 +26,8 @@ pub(crate) struct EntryAcc {
     pub(crate) bytes: u64,
     pub(crate) hist: Histogram<u64>,
     pub(crate) codes: Vec<(i64, u64)>,
+    /// Open model: latency from the iteration's scheduled start.
+    pub(crate) corrected: Option<Histogram<u64>>,
 }
 
 impl EntryAcc {
@@ -39,6 +41,7 @@ impl EntryAcc {
             bytes: 0,
             hist: new_histogram(),
             codes: Vec::new(),
+            corrected: None,
         }
     }
 
@@ -64,7 +67,17 @@ impl EntryAcc {
         }
     }
 
+    pub(crate) fn record_corrected(&mut self, us: u64) {
+        let h = self.corrected.get_or_insert_with(new_histogram);
+        if h.record(us.max(1)).is_err() {
+            h.saturating_record(us.max(1));
+        }
+    }
+
     pub(crate) fn add(&mut self, other: &EntryAcc) {
+        if let Some(oc) = other.corrected.as_ref().filter(|h| !h.is_empty()) {
+            let _ = self.corrected.get_or_insert_with(new_histogram).add(oc);
+        }
         self.requests += other.requests;
         self.failures += other.failures;
         self.total_us = self.total_us.saturating_add(other.total_us);
@@ -92,6 +105,9 @@ impl EntryAcc {
         self.max_us = 0;
         self.bytes = 0;
         self.hist.reset();
+        if let Some(c) = self.corrected.as_mut() {
+            c.reset();
+        }
         self.codes.clear();
     }
 
@@ -111,6 +127,7 @@ impl EntryAcc {
                 .map(|(c, n)| (c.to_string(), *n))
                 .collect(),
             histogram: self.hist.clone(),
+            corrected: self.corrected.clone().filter(|h| !h.is_empty()),
         }
     }
 }
@@ -142,6 +159,14 @@ pub struct EntrySnapshot {
     /// The latency histogram, in microseconds, as `[value, count]` pairs.
     #[serde(with = "hist_serde")]
     pub histogram: Histogram<u64>,
+    /// Open model only: latency measured from each iteration's scheduled start (corrected
+    /// for coordinated omission), in microseconds.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_hist_serde"
+    )]
+    pub corrected: Option<Histogram<u64>>,
 }
 
 impl EntrySnapshot {
@@ -180,6 +205,13 @@ impl EntrySnapshot {
         }
     }
 
+    /// The corrected latency (from the scheduled start) at quantile `q`, in
+    /// milliseconds; `None` outside the open model.
+    pub fn corrected_percentile_ms(&self, q: f64) -> Option<f64> {
+        let h = self.corrected.as_ref().filter(|h| !h.is_empty())?;
+        Some(h.value_at_quantile(q.min(1.0)) as f64 / 1000.0)
+    }
+
     /// The mean response size in bytes.
     pub fn avg_bytes(&self) -> f64 {
         if self.requests == 0 {
@@ -215,12 +247,46 @@ impl EntrySnapshot {
         for (code, n) in &other.codes {
             *self.codes.entry(code.clone()).or_default() += n;
         }
+        if let Some(oc) = other.corrected.as_ref().filter(|h| !h.is_empty()) {
+            let _ = self.corrected.get_or_insert_with(new_histogram).add(oc);
+        }
         if !other.histogram.is_empty() {
             if self.histogram.is_empty() && !self.histogram.is_auto_resize() {
                 self.histogram = new_histogram();
             }
             let _ = self.histogram.add(&other.histogram);
         }
+    }
+}
+
+mod opt_hist_serde {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[allow(clippy::ref_option)]
+    pub(super) fn serialize<S: Serializer>(
+        h: &Option<Histogram<u64>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match h {
+            Some(h) => super::hist_serde::serialize(h, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Histogram<u64>>, D::Error> {
+        let pairs = Option::<Vec<[u64; 2]>>::deserialize(d)?;
+        pairs
+            .map(|pairs| {
+                let mut h = super::new_histogram();
+                for [value, count] in pairs {
+                    h.record_n(value, count).map_err(serde::de::Error::custom)?;
+                }
+                Ok(h)
+            })
+            .transpose()
     }
 }
 

@@ -16,7 +16,9 @@ use parking_lot::Mutex;
 
 pub(crate) use aggregate::Aggregator;
 pub use entry::EntrySnapshot;
-pub use snapshot::{ErrorSnapshot, ExceptionSnapshot, HistoryRow, Snapshot, PERCENTILES};
+pub use snapshot::{
+    ErrorSnapshot, ExceptionSnapshot, HistoryRow, ScheduleSnapshot, Snapshot, PERCENTILES,
+};
 
 /// One measured request (or any timed operation) to record.
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +99,8 @@ pub(crate) struct Shard {
     pub(crate) errors: HashMap<(String, String, String), ErrorAcc>,
     /// (message, traceback) -> occurrences.
     pub(crate) exceptions: HashMap<(String, String), u64>,
+    /// Open model: how late each iteration started (actual minus scheduled start).
+    pub(crate) lateness: Option<entry::EntryAcc>,
 }
 
 /// The shards of one run.
@@ -136,10 +140,20 @@ impl StatsCore {
 #[derive(Clone)]
 pub struct Recorder {
     core: Arc<StatsCore>,
+    /// Per-user counters shared with the clients that hold a clone.
+    user: Arc<UserCell>,
+}
+
+/// Per-user state of a recorder.
+struct UserCell {
     /// Failures recorded by this user: lets the runner tell a task error that a request
     /// already counted from one it must count itself.
-    user_failures: Arc<AtomicU64>,
+    failures: AtomicU64,
+    /// Open model: how late (µs) the current iteration started; `u64::MAX` when none.
+    lateness_us: AtomicU64,
 }
+
+const NO_LATENESS: u64 = u64::MAX;
 
 impl fmt::Debug for Recorder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -151,7 +165,10 @@ impl Recorder {
     pub(crate) fn new(core: Arc<StatsCore>) -> Self {
         Recorder {
             core,
-            user_failures: Arc::new(AtomicU64::new(0)),
+            user: Arc::new(UserCell {
+                failures: AtomicU64::new(0),
+                lateness_us: AtomicU64::new(NO_LATENESS),
+            }),
         }
     }
 
@@ -162,7 +179,24 @@ impl Recorder {
     }
 
     pub(crate) fn failures_recorded(&self) -> u64 {
-        self.user_failures.load(Ordering::Relaxed)
+        self.user.failures.load(Ordering::Relaxed)
+    }
+
+    /// Open model: an iteration scheduled `lateness` ago starts now. Until
+    /// [`Recorder::end_iteration`], every sample also gets a latency corrected for
+    /// coordinated omission (its service time plus this lateness).
+    pub(crate) fn begin_iteration(&self, lateness: Duration) {
+        let us = u64::try_from(lateness.as_micros()).unwrap_or(NO_LATENESS - 1);
+        self.user.lateness_us.store(us, Ordering::Relaxed);
+        let mut shard = self.core.shard().lock();
+        shard
+            .lateness
+            .get_or_insert_with(entry::EntryAcc::new)
+            .record(us, 0, None, false);
+    }
+
+    pub(crate) fn end_iteration(&self) {
+        self.user.lateness_us.store(NO_LATENESS, Ordering::Relaxed);
     }
 
     /// Record one sample.
@@ -170,8 +204,9 @@ impl Recorder {
         let us = u64::try_from(sample.elapsed.as_micros()).unwrap_or(u64::MAX);
         let failed = sample.error.is_some();
         if failed {
-            self.user_failures.fetch_add(1, Ordering::Relaxed);
+            self.user.failures.fetch_add(1, Ordering::Relaxed);
         }
+        let lateness = self.user.lateness_us.load(Ordering::Relaxed);
         let mut shard = self.core.shard().lock();
         let Shard {
             entries, errors, ..
@@ -187,6 +222,9 @@ impl Recorder {
                 .or_insert_with(entry::EntryAcc::new),
         };
         acc.record(us, sample.bytes, sample.code, failed);
+        if lateness != NO_LATENESS {
+            acc.record_corrected(us.saturating_add(lateness));
+        }
         if let Some(msg) = sample.error {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

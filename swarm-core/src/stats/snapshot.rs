@@ -81,6 +81,19 @@ impl HistoryRow {
     }
 }
 
+/// The open model's schedule: iterations started, dropped, and how late they started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleSnapshot {
+    /// Iterations started.
+    pub iterations: u64,
+    /// Iterations that could not start because every user of the pool was busy and the
+    /// pool was at its maximum (k6's `dropped_iterations`).
+    pub dropped: u64,
+    /// Start lateness (actual minus scheduled start) of every started iteration, in
+    /// microseconds: an entry named `lateness`.
+    pub lateness: EntrySnapshot,
+}
+
 /// Everything a run measured, at one moment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -98,6 +111,9 @@ pub struct Snapshot {
     pub exceptions: Vec<ExceptionSnapshot>,
     /// The per-second history.
     pub history: Vec<HistoryRow>,
+    /// Open model only: the arrival schedule's numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSnapshot>,
 }
 
 impl Snapshot {
@@ -111,6 +127,7 @@ impl Snapshot {
             errors: Vec::new(),
             exceptions: Vec::new(),
             history: Vec::new(),
+            schedule: None,
         }
     }
 
@@ -255,6 +272,16 @@ impl Snapshot {
             }
         }
         self.history = rows.into_values().collect();
+        if let Some(o) = &other.schedule {
+            match &mut self.schedule {
+                None => self.schedule = Some(o.clone()),
+                Some(m) => {
+                    m.iterations += o.iterations;
+                    m.dropped += o.dropped;
+                    m.lateness.merge(&o.lateness);
+                }
+            }
+        }
     }
 }
 
