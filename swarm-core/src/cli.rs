@@ -154,6 +154,15 @@ pub struct Args {
     #[arg(long, env = "SWARM_MAX_LATENESS", value_name = "TIME", value_parser = parse_duration, allow_negative_numbers = true)]
     pub max_lateness: Option<Duration>,
 
+    /// At most this many task starts (typically requests) per second across all users, without bursts
+    #[arg(
+        long,
+        env = "SWARM_MAX_RPS",
+        value_name = "PER_SEC",
+        allow_negative_numbers = true
+    )]
+    pub max_rps: Option<f64>,
+
     /// Read settings from this TOML file (keys are the long flag names)
     #[arg(long, env = "SWARM_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -254,6 +263,9 @@ impl Args {
         }
         if a.max_users.is_some() {
             c.max_users = a.max_users;
+        }
+        if a.max_rps.is_some() {
+            c.max_rps = a.max_rps;
         }
         if let Some(v) = a.max_lateness {
             c.max_lateness = v;

@@ -68,6 +68,8 @@ pub struct Config {
     /// Open model: the most users the pool may grow to (`--max-users`; default: the
     /// pre-allocated count).
     pub max_users: Option<u32>,
+    /// At most this many task starts per second across the run (`--max-rps`).
+    pub max_rps: Option<f64>,
     /// Open model: how long an iteration may wait for a free user when the pool is full
     /// before it is dropped (`--max-lateness`; 0 drops at once, as k6 does).
     pub max_lateness: Duration,
@@ -102,6 +104,7 @@ impl Default for Config {
             pre_allocated: None,
             max_users: None,
             max_lateness: Duration::from_secs(1),
+            max_rps: None,
         }
     }
 }
@@ -124,6 +127,15 @@ impl Config {
                 .map_err(|e| ConfigError::invalid("--threshold", t, e.to_string()))?;
         }
         self.arrival()?;
+        if let Some(r) = self.max_rps {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(ConfigError::invalid(
+                    "--max-rps",
+                    r.to_string(),
+                    "must be a number of requests per second above 0",
+                ));
+            }
+        }
         if self.users == 0
             && self.run_time.is_some()
             && self.shape.is_none()
@@ -262,6 +274,7 @@ impl Config {
             pre_allocated,
             max_users,
             max_lateness,
+            max_rps,
         } = file;
         set(&mut self.users, users);
         set(&mut self.spawn_rate, spawn_rate);
@@ -311,6 +324,9 @@ impl Config {
         }
         if max_users.is_some() {
             self.max_users = max_users;
+        }
+        if max_rps.is_some() {
+            self.max_rps = max_rps;
         }
         if let Some(s) = max_lateness {
             self.max_lateness = parse_duration_for("max-lateness", &s)?;
@@ -368,6 +384,7 @@ pub(crate) struct FileConfig {
     pre_allocated: Option<u32>,
     max_users: Option<u32>,
     max_lateness: Option<String>,
+    max_rps: Option<f64>,
 }
 
 /// Parse a duration as Locust writes them: `90` (seconds), `20s`, `5m`, `1h30m`, `250ms`.

@@ -216,6 +216,14 @@ impl Swarm {
         self
     }
 
+    /// At most `per_second` task starts per second across all users (the Go worker's
+    /// `--max-rps`), enforced without a busy loop and without a burst after a pause.
+    #[must_use]
+    pub fn max_rps(mut self, per_second: f64) -> Self {
+        self.config.max_rps = Some(per_second);
+        self
+    }
+
     /// Open model: how long an iteration may wait for a free user when the pool is full
     /// before it is dropped (default 1 s; zero drops at once, as k6 does).
     #[must_use]
@@ -313,6 +321,7 @@ impl Swarm {
             },
             abort_grace: config.threshold_grace,
             arrival: config.arrival()?,
+            max_rps: config.max_rps.and_then(crate::rate::RateLimiter::new),
         })?;
         let info = RunInfo {
             users: config.users,

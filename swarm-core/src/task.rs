@@ -53,6 +53,7 @@ pub struct Task<U> {
     name: Arc<str>,
     weight: u32,
     tags: Vec<String>,
+    max_rps: Option<f64>,
     f: Arc<dyn ErasedTask<U>>,
 }
 
@@ -63,6 +64,7 @@ impl<U: 'static> Task<U> {
             name: name.into(),
             weight: 1,
             tags: Vec::new(),
+            max_rps: None,
             f: Arc::new(Erased(f)),
         }
     }
@@ -79,6 +81,19 @@ impl<U: 'static> Task<U> {
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
         self.tags.push(tag.into());
         self
+    }
+
+    /// Run this task at most `per_second` times per second across all users of the run
+    /// (users wait for their turn; no busy loop, no burst after an idle spell).
+    #[must_use]
+    pub fn max_rps(mut self, per_second: f64) -> Self {
+        self.max_rps = Some(per_second);
+        self
+    }
+
+    /// The per-task cap, if any.
+    pub fn max_rps_cap(&self) -> Option<f64> {
+        self.max_rps
     }
 
     /// The task's name (used for the `TASK` entry when the task itself fails).
@@ -106,6 +121,7 @@ impl<U> Clone for Task<U> {
             name: self.name.clone(),
             weight: self.weight,
             tags: self.tags.clone(),
+            max_rps: self.max_rps,
             f: self.f.clone(),
         }
     }
@@ -117,6 +133,7 @@ impl<U> fmt::Debug for Task<U> {
             .field("name", &self.name)
             .field("weight", &self.weight)
             .field("tags", &self.tags)
+            .field("max_rps", &self.max_rps)
             .finish_non_exhaustive()
     }
 }

@@ -116,7 +116,11 @@ pub(crate) async fn run_pool_user<U: User>(
                 }
             }
         };
-        let task = tasks.get(selector.next(&mut ctx.rng));
+        let index = selector.next(&mut ctx.rng);
+        if !ctl.limits.admit(index, &ctl.stop).await {
+            break;
+        }
+        let task = tasks.get(index);
         let before = ctx.recorder.failures_recorded();
         let t0 = Instant::now();
         ctx.recorder

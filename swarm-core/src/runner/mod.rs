@@ -52,7 +52,7 @@ pub(crate) struct UserSpec {
     pub(crate) weight: u32,
     pub(crate) fixed_count: Option<u32>,
     /// Filters the tasks by tags; `None` when no task is left.
-    prepare: fn(&[String], &[String]) -> Option<SpawnFn>,
+    prepare: fn(&[String], &[String]) -> Option<(TaskLimits, SpawnFn)>,
     pub(crate) test_start: HookFn,
     pub(crate) test_stop: HookFn,
 }
@@ -80,15 +80,25 @@ impl UserSpec {
     }
 }
 
-fn prepare<U: User>(tags: &[String], exclude: &[String]) -> Option<SpawnFn> {
+/// Per-task rate limiters of a user type, by task index.
+type TaskLimits = Vec<Option<crate::rate::RateLimiter>>;
+
+fn prepare<U: User>(tags: &[String], exclude: &[String]) -> Option<(TaskLimits, SpawnFn)> {
     let tasks: Arc<Tasks<U>> = Arc::new(U::tasks().filtered(tags, exclude));
     if tasks.is_empty() {
         return None;
     }
-    Some(Box::new(move |ctx, ctl, link| match link {
-        None => Box::pin(user_loop::run_user::<U>(tasks.clone(), ctx, ctl)),
-        Some(link) => Box::pin(arrival::run_pool_user::<U>(tasks.clone(), ctx, ctl, link)),
-    }))
+    let per_task = tasks
+        .iter()
+        .map(|t| t.max_rps_cap().and_then(crate::rate::RateLimiter::new))
+        .collect();
+    Some((
+        per_task,
+        Box::new(move |ctx, ctl, link| match link {
+            None => Box::pin(user_loop::run_user::<U>(tasks.clone(), ctx, ctl)),
+            Some(link) => Box::pin(arrival::run_pool_user::<U>(tasks.clone(), ctx, ctl, link)),
+        }),
+    ))
 }
 
 /// What the runner needs to know, checked beforehand by the config layer.
@@ -108,6 +118,8 @@ pub(crate) struct Plan {
     pub(crate) abort_grace: Duration,
     /// The open model instead of the closed one.
     pub(crate) arrival: Option<Arrival>,
+    /// The run-wide cap on task starts per second.
+    pub(crate) max_rps: Option<crate::rate::RateLimiter>,
 }
 
 /// A command to a running test.
@@ -228,6 +240,7 @@ struct Slot {
 
 struct TypeState {
     name: &'static str,
+    limits: Arc<user_loop::Limits>,
     test_start: HookFn,
     test_stop: HookFn,
     spawn: SpawnFn,
@@ -269,8 +282,12 @@ impl Runner {
     pub(crate) fn new(plan: Plan) -> Result<(Self, RunnerHandle), crate::error::ConfigError> {
         let mut types = Vec::new();
         for spec in plan.specs {
-            if let Some(spawn) = (spec.prepare)(&plan.tags, &plan.exclude_tags) {
+            if let Some((per_task, spawn)) = (spec.prepare)(&plan.tags, &plan.exclude_tags) {
                 types.push(TypeState {
+                    limits: Arc::new(user_loop::Limits {
+                        global: plan.max_rps.clone(),
+                        per_task,
+                    }),
                     name: spec.name,
                     test_start: spec.test_start,
                     test_stop: spec.test_stop,
@@ -499,6 +516,7 @@ impl Runner {
             user_loop::Control {
                 stop: stop.clone(),
                 kill: kill.clone(),
+                limits: t.limits.clone(),
             },
             link,
         );

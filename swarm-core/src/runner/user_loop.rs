@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::panic::{guarded, Guarded};
 use crate::error::TaskError;
+use crate::rate::RateLimiter;
 use crate::stats::Sample;
 use crate::task::Tasks;
 use crate::user::{User, UserContext};
@@ -24,6 +25,35 @@ pub(crate) struct Control {
     pub(crate) stop: CancellationToken,
     /// Drop the current task at once.
     pub(crate) kill: CancellationToken,
+    /// Caps on task starts: the run's `--max-rps`, and one per task (by index).
+    pub(crate) limits: Arc<Limits>,
+}
+
+/// The rate caps of one run.
+#[derive(Debug, Default)]
+pub(crate) struct Limits {
+    pub(crate) global: Option<RateLimiter>,
+    pub(crate) per_task: Vec<Option<RateLimiter>>,
+}
+
+impl Limits {
+    /// Wait for the caps of task `index`; `false` when the user is stopped meanwhile.
+    pub(crate) async fn admit(&self, index: usize, stop: &CancellationToken) -> bool {
+        for limiter in [
+            self.global.as_ref(),
+            self.per_task.get(index).and_then(Option::as_ref),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => return false,
+                () = limiter.acquire() => {}
+            }
+        }
+        true
+    }
 }
 
 pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext, ctl: Control) {
@@ -47,7 +77,11 @@ pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext
     };
 
     while !ctl.stop.is_cancelled() {
-        let task = tasks.get(selector.next(&mut ctx.rng));
+        let index = selector.next(&mut ctx.rng);
+        if !ctl.limits.admit(index, &ctl.stop).await {
+            break;
+        }
+        let task = tasks.get(index);
         let before = ctx.recorder.failures_recorded();
         let t0 = Instant::now();
         match guarded(task.call(&mut user, &mut ctx), &ctl.kill).await {
