@@ -52,7 +52,7 @@ pub(crate) struct UserSpec {
     pub(crate) weight: u32,
     pub(crate) fixed_count: Option<u32>,
     /// Filters the tasks by tags; `None` when no task is left.
-    prepare: fn(&[String], &[String]) -> Option<(TaskLimits, SpawnFn)>,
+    prepare: PrepareFn,
     pub(crate) test_start: HookFn,
     pub(crate) test_stop: HookFn,
 }
@@ -82,6 +82,9 @@ impl UserSpec {
 
 /// Per-task rate limiters of a user type, by task index.
 type TaskLimits = Vec<Option<crate::rate::RateLimiter>>;
+
+/// Filters a user type's tasks by tags and makes its per-run spawner.
+type PrepareFn = fn(&[String], &[String]) -> Option<(TaskLimits, SpawnFn)>;
 
 fn prepare<U: User>(tags: &[String], exclude: &[String]) -> Option<(TaskLimits, SpawnFn)> {
     let tasks: Arc<Tasks<U>> = Arc::new(U::tasks().filtered(tags, exclude));
