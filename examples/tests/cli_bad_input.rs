@@ -112,3 +112,43 @@ fn list_names_the_user_types() {
     assert_eq!(code(out.status), 0);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "WebsiteUser");
 }
+
+#[test]
+fn bad_load_models_are_refused_before_any_load() {
+    check(
+        &["--shape", "steps:users=10,every=3x,max=100,time=1m"],
+        &[],
+        2,
+        &["--shape", "every=3x", "not a duration"],
+    );
+    check(&["--shape", "wave:1"], &[], 2, &["unknown shape"]);
+    check(
+        &["--arrival-rate", "100"],
+        &[],
+        2,
+        &["--arrival-rate", "needs a --run-time"],
+    );
+    check(
+        &[
+            "--arrival-rate",
+            "5",
+            "-t",
+            "1s",
+            "--pre-allocated",
+            "5",
+            "--max-users",
+            "1",
+        ],
+        &[],
+        2,
+        &["--max-users", "below --pre-allocated (5)"],
+    );
+    check(
+        &["--arrival-stages", "30s@x", "-t", "1s"],
+        &[],
+        2,
+        &["30s@x"],
+    );
+    check(&["--max-rps", "-3", "-t", "1s"], &[], 2, &["--max-rps"]);
+    check(&["--threshold", "p95 < 2xx", "-t", "1s"], &[], 2, &["2xx"]);
+}
