@@ -16,9 +16,20 @@ LOCUST_VENV="$LOCUST_HOME/venv"
 LOCUST_BIN="$LOCUST_VENV/bin/locust"
 LOCUST_STAMP="$LOCUST_HOME/stamp"
 
+# ACA-Py mediators: `mediator` (acapy-agent, current release, Python 3.13) and
+# `mediator-legacy` (aries-cloudagent 0.12.8, Python 3.11, still speaks connections/1.0).
+# acapy_paths NAME sets ACAPY_REQS, ACAPY_HOME, ACAPY_VENV, ACAPY_BIN, ACAPY_STAMP for NAME.
+acapy_paths() {
+  ACAPY_REQS="$PEERS_SRC/requirements-$1.txt"
+  ACAPY_HOME="$PEERS_HOME/$1"
+  ACAPY_VENV="$ACAPY_HOME/venv"
+  ACAPY_BIN="$ACAPY_VENV/bin/aca-py"
+  ACAPY_STAMP="$ACAPY_HOME/stamp"
+}
+
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
-KNOWN_PEERS=(locust nginx wrk)
-STARTABLE_PEERS=(locust nginx)
+KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy)
+STARTABLE_PEERS=(locust nginx mediator mediator-legacy)
 
 PROG="peers/$(basename "$0")"
 
@@ -41,17 +52,52 @@ ensure_peers_home() {
   [[ -f "$PEERS_HOME/.gitignore" ]] || printf '*\n' >"$PEERS_HOME/.gitignore"
 }
 
-# Hash of the pinned requirements plus the interpreter that built the venv.
-locust_wanted_stamp() {
-  local py="$1"
-  printf '%s %s\n' "$(sha256sum "$LOCUST_REQS" | cut -d' ' -f1)" "$py"
+locust_installed() {
+  venv_installed "$LOCUST_REQS" "$LOCUST_BIN" "$LOCUST_STAMP"
 }
 
-locust_installed() {
-  [[ -x "$LOCUST_BIN" && -f "$LOCUST_STAMP" ]] || return 1
+# venv_installed REQS BIN STAMP: BIN exists and STAMP holds REQS' current sha256.
+venv_installed() {
+  local reqs="$1" bin="$2" stamp="$3"
+  [[ -x "$bin" && -f "$stamp" ]] || return 1
   local have
-  have="$(cut -d' ' -f1 "$LOCUST_STAMP")"
-  [[ "$have" == "$(sha256sum "$LOCUST_REQS" | cut -d' ' -f1)" ]]
+  have="$(cut -d' ' -f1 "$stamp")"
+  [[ "$have" == "$(sha256sum "$reqs" | cut -d' ' -f1)" ]]
+}
+
+# python_version PY: prints e.g. "3.13" if PY runs. (A pyenv shim for a version that
+# is not selected exits 127, so merely being on PATH is not enough.)
+python_version() {
+  "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null
+}
+
+# find_python X.Y: absolute path of a working Python X.Y, tried in this order:
+# `pythonX.Y` on PATH, `python3` if it is X.Y, the newest $(pyenv root)/versions/X.Y[.Z].
+# Prints nothing and returns 1 if none runs.
+find_python() {
+  local want="$1" cand root v
+  for cand in "python$want" python3; do
+    command -v "$cand" >/dev/null 2>&1 || continue
+    if [[ "$(python_version "$cand")" == "$want" ]]; then
+      "$cand" -c 'import sys; print(sys.executable)'
+      return 0
+    fi
+  done
+  root=""
+  if command -v pyenv >/dev/null 2>&1; then
+    root="$(pyenv root 2>/dev/null)" || root=""
+  fi
+  [[ -n "$root" ]] || root="${PYENV_ROOT:-$HOME/.pyenv}"
+  # Newest patch release first; names like 3.13.0t (free-threaded) are skipped.
+  while IFS= read -r v; do
+    cand="$root/versions/$v/bin/python3"
+    if [[ -x "$cand" && "$(python_version "$cand")" == "$want" ]]; then
+      printf '%s\n' "$cand"
+      return 0
+    fi
+  done < <(find "$root/versions" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null \
+    | grep -E "^${want//./\\.}(\\.[0-9]+)?\$" | sort -rV)
+  return 1
 }
 
 nginx_bin() {
@@ -75,6 +121,19 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])
 s.close()'
+}
+
+# N distinct free TCP ports on 127.0.0.1, one a line (all held open while picking).
+free_ports() {
+  python3 -c 'import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()' "$1"
 }
 
 valid_port() {
