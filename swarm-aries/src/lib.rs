@@ -1,0 +1,29 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod encoding;
+mod envelope;
+mod error;
+mod invitation;
+mod keys;
+pub mod message;
+mod service;
+
+pub use crate::envelope::{
+    forward, pack, pack_bytes, pack_for_service, unpack, Keyring, Unpacked, FORWARD_TYPE,
+};
+pub use crate::error::{EnvelopeError, InvitationError, KeyError, MessageTypeError};
+pub use crate::invitation::{HandshakeProtocol, Invitation, InvitationKind};
+pub use crate::keys::did_peer::{did_peer_2, resolve_did_peer_2, PeerDidDoc, QUEUE_ENDPOINT};
+pub use crate::keys::{AgentKey, Verkey};
+pub use crate::message::{MessageType, Thread};
+pub use crate::service::Service;
+
+/// Everything an Aries user needs, in one import.
+pub mod prelude {
+    pub use crate::message::{self, MessageType, Thread};
+    pub use crate::{
+        pack, pack_for_service, unpack, AgentKey, EnvelopeError, Invitation, InvitationError,
+        Keyring, Service, Unpacked, Verkey,
+    };
+}
