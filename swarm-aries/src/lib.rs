@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod agent;
 mod encoding;
 mod envelope;
 mod error;
@@ -9,6 +10,7 @@ mod keys;
 pub mod message;
 mod service;
 
+pub use crate::agent::{resolve_their_service, Agent, AgentOptions, AriesError, Grant};
 pub use crate::envelope::{
     forward, pack, pack_bytes, pack_for_service, unpack, Keyring, Unpacked, FORWARD_TYPE,
 };

@@ -1,0 +1,430 @@
+//! A simulated agent: one key, one connection to a mediator, one transport; the
+//! client side of didexchange, coordinate-mediation, trust ping and basic message.
+
+mod doc;
+mod transport;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::invitation::{HandshakeProtocol, Invitation};
+use crate::keys::did_peer::{did_peer_2, QUEUE_ENDPOINT};
+use crate::keys::AgentKey;
+use crate::message::{self, MessageType, Thread};
+use crate::service::Service;
+use crate::{pack_for_service, unpack, Unpacked};
+
+pub use doc::resolve_their_service;
+use transport::Transport;
+
+/// What went wrong for one agent. The run and the other agents go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AriesError {
+    /// The invitation is not usable.
+    #[error(transparent)]
+    Invitation(#[from] crate::InvitationError),
+    /// A message could not be packed or an envelope not opened.
+    #[error(transparent)]
+    Envelope(#[from] crate::EnvelopeError),
+    /// A key or DID is not usable.
+    #[error(transparent)]
+    Key(#[from] crate::KeyError),
+    /// Sending or receiving failed.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// The socket closed.
+    #[error("the connection {0} closed")]
+    Closed(String),
+    /// No answer in time.
+    #[error("timed out waiting for {waiting_for}")]
+    Timeout {
+        /// What did not come.
+        waiting_for: String,
+    },
+    /// The peer answered with a problem report.
+    #[error("problem report from the peer: {0}")]
+    ProblemReport(String),
+    /// The peer answered something this agent cannot use.
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+/// Options of a new agent.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AgentOptions {
+    /// The label sent in the handshake.
+    pub label: String,
+    /// How long to wait for each reply.
+    pub timeout: Duration,
+    /// Prefer the mediator's WebSocket endpoint once connected (else keep using HTTP).
+    pub websocket: bool,
+}
+
+impl Default for AgentOptions {
+    fn default() -> Self {
+        AgentOptions {
+            label: "swarm-agent".to_owned(),
+            timeout: Duration::from_secs(30),
+            websocket: true,
+        }
+    }
+}
+
+/// A mediation grant: where others send messages for this agent, and through which keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The mediator's endpoint.
+    pub endpoint: String,
+    /// The mediator's routing keys (base58).
+    pub routing_keys: Vec<String>,
+}
+
+/// A simulated agent connected to one peer (its mediator).
+pub struct Agent {
+    key: AgentKey,
+    did: String,
+    them: Service,
+    transport: Transport,
+    inbox: VecDeque<Unpacked>,
+    timeout: Duration,
+    grant: Option<Grant>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("verkey", &self.key.verkey_base58())
+            .field("transport", &self.transport.url())
+            .finish_non_exhaustive()
+    }
+}
+
+fn problem(msg: &Value) -> Option<String> {
+    let t = message::message_type(msg).ok()?;
+    if t.name() == "problem-report" || t.name() == "problem_report" {
+        let desc = msg
+            .pointer("/description/en")
+            .or_else(|| msg.pointer("/description/code"))
+            .or_else(|| msg.get("explain"))
+            .map_or_else(
+                || msg.to_string(),
+                |v| v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            );
+        Some(desc)
+    } else {
+        None
+    }
+}
+
+impl Agent {
+    /// Connect to the inviter: a handshake from the protocols the invitation offers
+    /// (didexchange 1.1 preferred), then, if asked, the inviter's WebSocket.
+    pub async fn connect(
+        invitation: &Invitation,
+        http: reqwest::Client,
+        options: &AgentOptions,
+    ) -> Result<Agent, AriesError> {
+        let service = invitation
+            .service()
+            .cloned()
+            .ok_or_else(|| AriesError::Protocol("the invitation has no service".to_owned()))?;
+        let key = AgentKey::generate();
+        let did = did_peer_2(&key.verkey(), QUEUE_ENDPOINT, &[] as &[&str])?;
+        let offers = &invitation.handshake_protocols;
+        let didexchange = offers.is_empty()
+            || offers.iter().any(|p| {
+                matches!(
+                    p,
+                    HandshakeProtocol::DidExchange10 | HandshakeProtocol::DidExchange11
+                )
+            });
+        let mut agent = Agent {
+            key,
+            did,
+            them: service.clone(),
+            transport: Transport::http(http.clone(), &service.endpoint),
+            inbox: VecDeque::new(),
+            timeout: options.timeout,
+            grant: None,
+            http,
+        };
+        if didexchange {
+            agent.didexchange(invitation, &options.label).await?;
+        } else if offers.contains(&HandshakeProtocol::Connections10) {
+            agent.connections(invitation, &options.label).await?;
+        } else {
+            return Err(AriesError::Protocol(format!(
+                "no handshake protocol in common (offered: {})",
+                offers
+                    .iter()
+                    .map(HandshakeProtocol::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if options.websocket {
+            if let Some(ws) = agent.ws_endpoint() {
+                agent.transport = Transport::ws(&ws, agent.timeout).await?;
+            }
+        }
+        Ok(agent)
+    }
+
+    /// The endpoint to reach the peer over a WebSocket, if its service has one.
+    fn ws_endpoint(&self) -> Option<String> {
+        let e = &self.them.endpoint;
+        (e.starts_with("ws://") || e.starts_with("wss://")).then(|| e.clone())
+    }
+
+    async fn didexchange(
+        &mut self,
+        invitation: &Invitation,
+        label: &str,
+    ) -> Result<(), AriesError> {
+        let id = message::new_id();
+        let mut request = json!({
+            "@type": "https://didcomm.org/didexchange/1.1/request",
+            "@id": id,
+            "label": label,
+            "did": self.did,
+        });
+        message::set_thread(
+            &mut request,
+            &Thread::reply(&id).with_parent(&invitation.id),
+        );
+        let reply = self
+            .request(request, |t| {
+                t.family() == "didexchange" && t.name() == "response"
+            })
+            .await?;
+        let their = doc::resolve_their_service(&reply.message)?;
+        self.them = their;
+        let mut complete = json!({
+            "@type": "https://didcomm.org/didexchange/1.1/complete",
+            "@id": message::new_id(),
+        });
+        message::set_thread(
+            &mut complete,
+            &Thread::reply(&id).with_parent(&invitation.id),
+        );
+        self.send(complete).await
+    }
+
+    async fn connections(
+        &mut self,
+        _invitation: &Invitation,
+        label: &str,
+    ) -> Result<(), AriesError> {
+        let verkey = self.key.verkey_base58().to_owned();
+        let did = bs58::encode(&self.key.verkey().as_bytes()[..16]).into_string();
+        let id = message::new_id();
+        let request = json!({
+            "@type": "https://didcomm.org/connections/1.0/request",
+            "@id": id,
+            "label": label,
+            "connection": {
+                "DID": did,
+                "DIDDoc": doc::legacy_doc(&did, &verkey),
+            },
+        });
+        let reply = self
+            .request(request, |t| {
+                t.family() == "connections" && t.name() == "response"
+            })
+            .await?;
+        self.them = doc::resolve_their_service(&reply.message)?;
+        Ok(())
+    }
+
+    /// Pack for the peer and send, asking for replies on this connection.
+    pub async fn send(&mut self, mut msg: Value) -> Result<(), AriesError> {
+        message::set_return_route(&mut msg);
+        let envelope = pack_for_service(&msg, &self.them, Some(&self.key))?;
+        self.transport.send(envelope).await
+    }
+
+    /// The next message for this agent (queued ones first), waiting at most the timeout.
+    pub async fn receive(&mut self) -> Result<Unpacked, AriesError> {
+        if let Some(m) = self.inbox.pop_front() {
+            return Ok(m);
+        }
+        let bytes = self.transport.recv(self.timeout).await?;
+        Ok(unpack(&bytes, &self.key)?)
+    }
+
+    /// Send `msg`, then wait for the reply that `matches` (other messages are kept for
+    /// [`Agent::receive`]); a problem report on the same thread is an error.
+    pub async fn request(
+        &mut self,
+        msg: Value,
+        matches: impl Fn(&MessageType) -> bool,
+    ) -> Result<Unpacked, AriesError> {
+        let id = message::message_id(&msg).map(str::to_owned);
+        self.send(msg).await?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if remaining.is_zero() {
+                return Err(AriesError::Timeout {
+                    waiting_for: "the reply".to_owned(),
+                });
+            }
+            let bytes = self.transport.recv(remaining).await?;
+            let got = unpack(&bytes, &self.key)?;
+            let same_thread = id.is_some() && message::thread_id(&got.message) == id.as_deref();
+            if let Some(p) = problem(&got.message) {
+                if same_thread || id.is_none() {
+                    return Err(AriesError::ProblemReport(p));
+                }
+            }
+            match message::message_type(&got.message) {
+                Ok(t) if matches(&t) => return Ok(got),
+                _ => self.inbox.push_back(got),
+            }
+        }
+    }
+
+    /// Ask the peer to mediate for this agent, and register this agent's key.
+    pub async fn request_mediation(&mut self) -> Result<Grant, AriesError> {
+        let req = json!({
+            "@type": "https://didcomm.org/coordinate-mediation/1.0/mediate-request",
+            "@id": message::new_id(),
+        });
+        let reply = self
+            .request(req, |t| {
+                t.family() == "coordinate-mediation" && t.name() != "mediate-request"
+            })
+            .await?;
+        let t = message::message_type(&reply.message)
+            .map_err(|e| AriesError::Protocol(e.to_string()))?;
+        if t.name() != "mediate-grant" {
+            return Err(AriesError::Protocol(format!(
+                "mediation not granted: {}",
+                reply.message
+            )));
+        }
+        let endpoint = reply.message["endpoint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let routing_keys = reply.message["routing_keys"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(|k| crate::Verkey::parse(k).map(|v| v.to_base58()))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let grant = Grant {
+            endpoint,
+            routing_keys,
+        };
+        let update = json!({
+            "@type": "https://didcomm.org/coordinate-mediation/1.0/keylist-update",
+            "@id": message::new_id(),
+            "updates": [{"recipient_key": self.key.did_key(), "action": "add"}],
+        });
+        let reply = self
+            .request(update, |t| t.name() == "keylist-update-response")
+            .await?;
+        let ok = reply.message["updated"]
+            .as_array()
+            .is_some_and(|u| u.iter().any(|x| x["result"] == "success"));
+        if !ok {
+            return Err(AriesError::Protocol(format!(
+                "keylist update failed: {}",
+                reply.message
+            )));
+        }
+        self.grant = Some(grant.clone());
+        Ok(grant)
+    }
+
+    /// A trust ping that asks for a response, and the response.
+    pub async fn ping(&mut self) -> Result<(), AriesError> {
+        let ping = json!({
+            "@type": "https://didcomm.org/trust_ping/1.0/ping",
+            "@id": message::new_id(),
+            "response_requested": true,
+        });
+        self.request(ping, |t| {
+            t.family() == "trust_ping" && t.name() == "ping_response"
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// This agent's verkey (base58).
+    pub fn verkey(&self) -> &str {
+        self.key.verkey_base58()
+    }
+
+    /// This agent's DID with the peer.
+    pub fn did(&self) -> &str {
+        &self.did
+    }
+
+    /// The mediation grant, once mediation was requested.
+    pub fn grant(&self) -> Option<&Grant> {
+        self.grant.as_ref()
+    }
+
+    /// Whether the agent talks over a WebSocket.
+    pub fn on_websocket(&self) -> bool {
+        self.transport.is_ws()
+    }
+
+    /// The service others use to send to this agent through its mediator.
+    pub fn routed_service(&self) -> Option<Service> {
+        self.grant.as_ref().map(|g| {
+            Service::new(
+                g.endpoint.clone(),
+                vec![self.key.verkey_base58().to_owned()],
+                g.routing_keys.clone(),
+            )
+        })
+    }
+
+    /// Send a basic message to another agent through its service (as from this agent).
+    pub async fn send_basic_message(
+        &mut self,
+        to: &Service,
+        content: &str,
+    ) -> Result<(), AriesError> {
+        let msg = json!({
+            "@type": "https://didcomm.org/basicmessage/1.0/message",
+            "@id": message::new_id(),
+            "sent_time": "2026-01-01T00:00:00Z",
+            "content": content,
+        });
+        let envelope = pack_for_service(&msg, to, Some(&self.key))?;
+        let resp = self
+            .http
+            .post(to.endpoint.as_str())
+            .header("content-type", "application/didcomm-envelope-enc")
+            .body(envelope)
+            .send()
+            .await
+            .map_err(|e| AriesError::Transport(format!("POST {}: {e}", to.endpoint)))?;
+        if !resp.status().is_success() {
+            return Err(AriesError::Transport(format!(
+                "POST {}: HTTP {}",
+                to.endpoint,
+                resp.status()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Close the transport.
+    pub async fn close(&mut self) {
+        self.transport.close().await;
+    }
+}
