@@ -1,14 +1,17 @@
 //! The per-user HTTP client.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::Method;
-use std::sync::Mutex;
 use swarm_core::{Recorder, UserContext};
+use url::Url;
 
 use crate::error::HttpError;
 use crate::request::RequestBuilder;
@@ -34,8 +37,18 @@ fn build_pool(key: &PoolKey) -> Result<reqwest::Client, HttpError> {
             reqwest::redirect::Policy::limited(key.max_redirects)
         })
         .tcp_nodelay(true)
+        // Built without HTTP/2 and HTTP/3, reqwest's default policy (retry protocol NACKs
+        // of those two) can never retry, yet clones every request in case it must. With no
+        // retries allowed it skips the clone. A load test wants no hidden retries anyway:
+        // every attempt is a request to count.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .pool_idle_timeout(Duration::from_secs(60))
         .user_agent(concat!("swarm/", env!("CARGO_PKG_VERSION")));
+    if !proxy_from_env() {
+        // Same behaviour, less work: with no proxy configured, reqwest still matches
+        // every request against the (empty) proxy settings it read from the environment.
+        b = b.no_proxy();
+    }
     if let Some(t) = key.timeout {
         b = b.timeout(t);
     }
@@ -48,6 +61,22 @@ fn build_pool(key: &PoolKey) -> Result<reqwest::Client, HttpError> {
     }
     b.build()
         .map_err(|e| HttpError::Config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Whether reqwest would find a proxy to use: one is set in the environment, or the
+/// platform has system proxy settings reqwest may read (macOS, Windows).
+fn proxy_from_env() -> bool {
+    cfg!(any(target_os = "macos", windows))
+        || [
+            "ALL_PROXY",
+            "all_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
 }
 
 /// Builds an [`HttpClient`] with default headers, time-outs and pool options.
@@ -164,7 +193,7 @@ impl HttpClientBuilder {
             inner,
             base,
             headers: Arc::new(self.headers),
-            jar: Arc::new(reqwest::cookie::Jar::default()),
+            jar: Arc::new(Cookies::default()),
             recorder: self.recorder,
         })
     }
@@ -190,8 +219,75 @@ pub struct HttpClient {
     pub(crate) inner: reqwest::Client,
     pub(crate) base: Option<Arc<str>>,
     pub(crate) headers: Arc<HeaderMap>,
-    pub(crate) jar: Arc<reqwest::cookie::Jar>,
+    pub(crate) jar: Arc<Cookies>,
     pub(crate) recorder: Recorder,
+}
+
+/// A user's cookie jar. It knows when it has never been given a cookie (most load
+/// tests), so that a request then skips its lock and matching.
+///
+/// Ours rather than reqwest's `Jar`: reqwest's `cookies` feature, which that needs, also
+/// puts a layer in every client that parses each request's URL once more, cookies or not.
+/// The behaviour is that of reqwest's `Jar` (the same `cookie_store`).
+#[derive(Default)]
+pub(crate) struct Cookies {
+    store: RwLock<cookie_store::CookieStore>,
+    used: AtomicBool,
+}
+
+impl Cookies {
+    /// The `Cookie` header for a request to `url`.
+    pub(crate) fn header_for(&self, url: &Url) -> Option<HeaderValue> {
+        if !self.used.load(Ordering::Relaxed) {
+            return None;
+        }
+        let store = self.store.read().unwrap_or_else(PoisonError::into_inner);
+        let mut header = String::new();
+        for (name, value) in store.get_request_values(url) {
+            if !header.is_empty() {
+                header.push_str("; ");
+            }
+            header.push_str(name);
+            header.push('=');
+            header.push_str(value);
+        }
+        if header.is_empty() {
+            None
+        } else {
+            HeaderValue::from_maybe_shared(Bytes::from(header)).ok()
+        }
+    }
+
+    /// Keep the cookies of a response from `url` (unparsable ones are ignored).
+    pub(crate) fn store<'a>(&self, set_cookie: impl Iterator<Item = &'a HeaderValue>, url: &Url) {
+        self.used.store(true, Ordering::Relaxed);
+        let cookies = set_cookie.filter_map(|v| {
+            let text = std::str::from_utf8(v.as_bytes()).ok()?;
+            cookie::Cookie::parse(text).ok().map(cookie::Cookie::into_owned)
+        });
+        self.store
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .store_response_cookies(cookies, url);
+    }
+}
+
+/// How many parsed URLs each thread keeps.
+const URL_CACHE_SIZE: usize = 16;
+
+/// Recently parsed request URLs of this thread, by (host, path): a load test sends the
+/// same few paths over and over, and parsing a URL (its host above all) costs more than
+/// the rest of building a request. Per thread rather than per user, so that users cost
+/// no memory for it and share the hot paths without a lock.
+#[derive(Default)]
+struct UrlCache {
+    entries: Vec<(Option<Arc<str>>, Box<str>, Url)>,
+    /// The entry to replace next once the cache is full.
+    next: usize,
+}
+
+thread_local! {
+    static URLS: RefCell<UrlCache> = RefCell::new(UrlCache::default());
 }
 
 impl fmt::Debug for HttpClient {
@@ -245,14 +341,14 @@ impl HttpClient {
     /// The URL for a path: relative paths are appended to the host, absolute URLs are
     /// kept.
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            return path.to_owned();
-        }
-        match &self.base {
-            Some(base) if path.starts_with('/') => format!("{base}{path}"),
-            Some(base) => format!("{base}/{path}"),
-            None => path.to_owned(),
-        }
+        join(self.base.as_deref(), path)
+    }
+
+    /// The parsed URL for a path, from this thread's cache when it was parsed before.
+    /// `None` when it does not parse: the caller hands the text to reqwest, which
+    /// reports the error as it always did.
+    pub(crate) fn parsed_url(&self, path: &str) -> Option<Url> {
+        cached_url(self.base.as_ref(), path)
     }
 
     /// A request with any method.
@@ -293,5 +389,92 @@ impl HttpClient {
     /// The recorder requests go to.
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
+    }
+}
+
+/// `path` on `base`: relative paths are appended to it, absolute URLs are kept.
+fn join(base: Option<&str>, path: &str) -> String {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return path.to_owned();
+    }
+    match base {
+        Some(base) if path.starts_with('/') => format!("{base}{path}"),
+        Some(base) => format!("{base}/{path}"),
+        None => path.to_owned(),
+    }
+}
+
+/// `Url::parse(&join(base, path))`, from this thread's cache when it was parsed before.
+fn cached_url(base: Option<&Arc<str>>, path: &str) -> Option<Url> {
+    URLS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, _, url)) = cache
+            .entries
+            .iter()
+            .find(|(b, p, _)| **p == *path && b.as_deref() == base.map(|b| &**b))
+        {
+            return Some(url.clone());
+        }
+        let url = Url::parse(&join(base.map(|b| &**b), path)).ok()?;
+        let entry = (base.cloned(), Box::from(path), url.clone());
+        if cache.entries.len() < URL_CACHE_SIZE {
+            cache.entries.push(entry);
+        } else {
+            let i = cache.next;
+            cache.entries[i] = entry;
+            cache.next = (i + 1) % URL_CACHE_SIZE;
+        }
+        Some(url)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_urls_are_the_parsed_ones() {
+        let a: Arc<str> = Arc::from("http://127.0.0.1:8089");
+        let b: Arc<str> = Arc::from("http://127.0.0.1:9000/api");
+        let cases = [
+            (Some(&a), "/x?q=1"),
+            (Some(&a), "x y"),
+            (Some(&b), "/x?q=1"),
+            (Some(&b), "http://other.test/z"),
+            (None, "http://other.test/z"),
+        ];
+        for round in 0..3 {
+            for (base, path) in cases {
+                let want = Url::parse(&join(base.map(|b| &**b), path)).unwrap();
+                assert_eq!(cached_url(base, path), Some(want), "{round} {base:?} {path}");
+            }
+        }
+        assert_eq!(cached_url(None, "/relative"), None);
+        // Past its size, the cache replaces entries and stays right.
+        for i in 0..3 * URL_CACHE_SIZE {
+            let path = format!("/p/{}", i % (URL_CACHE_SIZE + 3));
+            let want = Url::parse(&format!("http://127.0.0.1:8089{path}")).unwrap();
+            assert_eq!(cached_url(Some(&a), &path), Some(want));
+        }
+        URLS.with(|c| assert_eq!(c.borrow().entries.len(), URL_CACHE_SIZE));
+    }
+
+    #[test]
+    fn cookies_are_kept_and_sent_back() {
+        let jar = Cookies::default();
+        let url = Url::parse("http://127.0.0.1:8089/login").unwrap();
+        assert!(jar.header_for(&url).is_none());
+        let set = [
+            HeaderValue::from_static("session=abc; Path=/"),
+            HeaderValue::from_static("theme=dark"),
+            HeaderValue::from_static("=nameless"),
+        ];
+        jar.store(set.iter(), &url);
+        let header = jar.header_for(&url).unwrap();
+        let mut pairs: Vec<&str> = header.to_str().unwrap().split("; ").collect();
+        pairs.sort_unstable();
+        assert_eq!(pairs, ["session=abc", "theme=dark"]);
+        let elsewhere = Url::parse("http://127.0.0.2:8089/").unwrap();
+        assert!(jar.header_for(&elsewhere).is_none());
     }
 }

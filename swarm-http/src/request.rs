@@ -4,7 +4,6 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::cookie::CookieStore;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, COOKIE, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -39,7 +38,10 @@ impl fmt::Debug for RequestBuilder<'_> {
 
 impl<'c> RequestBuilder<'c> {
     pub(crate) fn new(client: &'c HttpClient, method: Method, path: &str) -> Self {
-        let inner = client.inner.request(method.clone(), client.url(path));
+        let inner = match client.parsed_url(path) {
+            Some(url) => client.inner.request(method.clone(), url),
+            None => client.inner.request(method.clone(), client.url(path)),
+        };
         RequestBuilder {
             client,
             method,
@@ -136,29 +138,31 @@ impl<'c> RequestBuilder<'c> {
     /// rejected response (status >= 400 by default) is recorded as a failure and
     /// returned as [`HttpError::Rejected`].
     pub async fn send(self) -> Result<Response, HttpError> {
-        let expect = self.expect.clone();
-        let validator = self.validator;
-        let (name, recorder, kind) = (
-            self.name.clone().unwrap_or_else(|| self.path.clone()),
-            self.client.recorder.clone(),
-            self.method.clone(),
-        );
-        let fetched = fetch(self.client, self.inner, &name, kind.as_str()).await?;
-        let (resp, elapsed) = fetched;
+        let RequestBuilder {
+            client,
+            method,
+            path,
+            name,
+            inner,
+            expect,
+            validator,
+        } = self;
+        let name = name.unwrap_or(path);
+        let (resp, elapsed) = fetch(client, inner, &name, method.as_str()).await?;
         let verdict = judge(&resp, expect.as_deref()).and_then(|()| match validator {
             Some(v) => v(&resp),
             None => Ok(()),
         });
-        let sample = Sample::new(kind.as_str(), &name, elapsed)
+        let sample = Sample::new(method.as_str(), &name, elapsed)
             .bytes(resp.body.len() as u64)
             .code(i64::from(resp.status.as_u16()));
         match verdict {
             Ok(()) => {
-                recorder.record(&sample);
+                client.recorder.record(&sample);
                 Ok(resp)
             }
             Err(message) => {
-                recorder.record(&sample.failure(&message));
+                client.recorder.record(&sample.failure(&message));
                 Err(HttpError::Rejected {
                     name,
                     status: resp.status.as_u16(),
@@ -173,16 +177,22 @@ impl<'c> RequestBuilder<'c> {
     /// the status decides when the response is dropped. A request with no response is
     /// recorded as a failure at once.
     pub async fn send_checked(self) -> CheckedResponse {
-        let name = self.name.clone().unwrap_or_else(|| self.path.clone());
-        let recorder = self.client.recorder.clone();
-        let kind = self.method.clone();
-        let expect = self.expect.clone();
-        let result = fetch(self.client, self.inner, &name, kind.as_str()).await;
+        let RequestBuilder {
+            client,
+            method,
+            path,
+            name,
+            inner,
+            expect,
+            ..
+        } = self;
+        let name = name.unwrap_or(path);
+        let result = fetch(client, inner, &name, method.as_str()).await;
         CheckedResponse {
             result,
             name,
-            kind,
-            recorder,
+            kind: method,
+            recorder: client.recorder.clone(),
             expect,
             decided: false,
         }
@@ -215,26 +225,27 @@ async fn fetch(
         }
     }
     if !req.headers().contains_key(COOKIE) {
-        if let Some(c) = client.jar.cookies(req.url()) {
+        if let Some(c) = client.jar.header_for(req.url()) {
             req.headers_mut().insert(COOKIE, c);
         }
     }
-    let url = req.url().clone();
     let start = Instant::now();
     let outcome = async {
-        let resp = client.inner.execute(req).await?;
+        let mut resp = client.inner.execute(req).await?;
         let status = resp.status();
-        let headers = resp.headers().clone();
+        // Moved out, not cloned: reading the body needs no headers.
+        let headers = std::mem::take(resp.headers_mut());
+        let url = resp.url().clone();
         let body = resp.bytes().await?;
-        Ok::<_, reqwest::Error>((status, headers, body))
+        Ok::<_, reqwest::Error>((status, headers, url, body))
     }
     .await;
     let elapsed = start.elapsed();
     match outcome {
-        Ok((status, headers, body)) => {
+        Ok((status, headers, url, body)) => {
             let mut set = headers.get_all(SET_COOKIE).iter().peekable();
             if set.peek().is_some() {
-                client.jar.set_cookies(&mut set, &url);
+                client.jar.store(set, &url);
             }
             Ok((
                 Response {
