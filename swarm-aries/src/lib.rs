@@ -9,6 +9,7 @@ mod invitation;
 mod keys;
 pub mod message;
 mod service;
+pub mod users;
 
 pub use crate::agent::{resolve_their_service, Agent, AgentOptions, AriesError, Grant};
 pub use crate::envelope::{

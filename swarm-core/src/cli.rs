@@ -341,6 +341,13 @@ impl App {
                 return ExitCode::from(if e.use_stderr() { exit_code::CONFIG } else { 0 });
             }
         };
+        self.run_args(&cli.args)
+    }
+
+    /// Run with flags already parsed, for a binary whose own clap parser flattens
+    /// [`Args`] beside flags of its own.
+    pub fn run_args(self, args: &Args) -> ExitCode {
+        let cli = Cli { args: args.clone() };
         if cli.args.list {
             for r in registered() {
                 println!("{}", r.name());

@@ -1,0 +1,151 @@
+//! Aries mediator load test: each user is a native DIDComm agent that connects to the
+//! mediator (didexchange), asks for mediation, then pings it every `--min-wait` to
+//! `--max-wait` seconds over its WebSocket; the round trip is the recorded latency.
+//!
+//! ```text
+//! MEDIATION_URL='http://127.0.0.1:8000?oob=...' cargo run --release --example mediator_ping -- -u 100 -r 2 -t 5m
+//! cargo run --release --example mediator_ping -- -u 20 -r 2 -t 1m     # starts a local ACA-Py from peers/
+//! ```
+//!
+//! With no `MEDIATION_URL` (or `--mediation-url`), and ACA-Py installed with
+//! `peers/install mediator`, it starts a local mediator on 127.0.0.1, uses its invitation,
+//! and stops it (by PID) at the end.
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use clap::Parser;
+use swarm_aries::users::{MediatorPing, MediatorSettings};
+use swarm_aries::Invitation;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mediator_ping",
+    about = "Ping an Aries mediator from many native agents"
+)]
+struct Cli {
+    #[command(flatten)]
+    swarm: swarm_core::cli::Args,
+
+    /// The mediator's invitation URL (?oob=, ?c_i=); default: start a local ACA-Py
+    #[arg(long, env = "MEDIATION_URL", value_name = "URL")]
+    mediation_url: Option<String>,
+
+    /// Shortest wait between pings, seconds
+    #[arg(
+        long,
+        env = "LOCUST_MIN_WAIT",
+        default_value_t = 1.0,
+        value_name = "SECS"
+    )]
+    min_wait: f64,
+
+    /// Longest wait between pings, seconds
+    #[arg(
+        long,
+        env = "LOCUST_MAX_WAIT",
+        default_value_t = 2.0,
+        value_name = "SECS"
+    )]
+    max_wait: f64,
+
+    /// How long to wait for a reply before counting a failure, seconds
+    #[arg(
+        long,
+        env = "PING_TIMEOUT",
+        default_value_t = 30.0,
+        value_name = "SECS"
+    )]
+    timeout: f64,
+}
+
+swarm_core::register_user!(MediatorPing);
+
+/// A mediator this example started; stopped by PID when dropped.
+struct LocalMediator {
+    pid: String,
+}
+
+impl Drop for LocalMediator {
+    fn drop(&mut self) {
+        let _ = Command::new(peers_dir().join("stop"))
+            .args(["mediator", &self.pid])
+            .status();
+    }
+}
+
+fn peers_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../peers")
+}
+
+fn start_local_mediator() -> Result<(String, LocalMediator), String> {
+    let out = Command::new(peers_dir().join("start"))
+        .arg("mediator")
+        .output()
+        .map_err(|e| format!("cannot run peers/start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "no MEDIATION_URL given and no local mediator could start (install one with `peers/install mediator`):\n{}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::to_owned))
+    };
+    let (Some(inv), Some(pid)) = (get("INVITATION"), get("PID")) else {
+        return Err("peers/start mediator printed no INVITATION or PID".to_owned());
+    };
+    eprintln!("no MEDIATION_URL given: started a local ACA-Py mediator (pid {pid})");
+    Ok((inv, LocalMediator { pid }))
+}
+
+fn secs(name: &str, v: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| format!("{name} {v} is not a number of seconds >= 0"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let run = || -> Result<ExitCode, String> {
+        let (min, max, timeout) = (
+            secs("--min-wait", cli.min_wait)?,
+            secs("--max-wait", cli.max_wait)?,
+            secs("--timeout", cli.timeout)?,
+        );
+        if min > max {
+            return Err(format!(
+                "--min-wait ({min:?}) is above --max-wait ({max:?})"
+            ));
+        }
+        let mut _local = None;
+        let url = match &cli.mediation_url {
+            Some(u) => u.clone(),
+            None if cli.swarm.list => String::new(),
+            None => {
+                let (inv, guard) = start_local_mediator()?;
+                _local = Some(guard);
+                inv
+            }
+        };
+        if !cli.swarm.list {
+            let invitation = Invitation::parse(&url).map_err(|e| format!("MEDIATION_URL: {e}"))?;
+            MediatorSettings::new(invitation)
+                .wait(min, max)
+                .timeout(timeout)
+                .install();
+        }
+        let mut args = cli.swarm.clone();
+        // The agents talk to the mediator named in the invitation, not to a --host.
+        args.no_preflight = true;
+        Ok(swarm_core::cli::App::new().run_args(&args))
+    };
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
