@@ -263,7 +263,9 @@ impl Cookies {
         self.used.store(true, Ordering::Relaxed);
         let cookies = set_cookie.filter_map(|v| {
             let text = std::str::from_utf8(v.as_bytes()).ok()?;
-            cookie::Cookie::parse(text).ok().map(cookie::Cookie::into_owned)
+            cookie::Cookie::parse(text)
+                .ok()
+                .map(cookie::Cookie::into_owned)
         });
         self.store
             .write()
@@ -446,7 +448,11 @@ mod tests {
         for round in 0..3 {
             for (base, path) in cases {
                 let want = Url::parse(&join(base.map(|b| &**b), path)).unwrap();
-                assert_eq!(cached_url(base, path), Some(want), "{round} {base:?} {path}");
+                assert_eq!(
+                    cached_url(base, path),
+                    Some(want),
+                    "{round} {base:?} {path}"
+                );
             }
         }
         assert_eq!(cached_url(None, "/relative"), None);
