@@ -75,6 +75,42 @@ fn attachment_json(att: &Value) -> Option<Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// Checks a connections/1.0 response's `connection~sig`: an `ed25519Sha512_single` signature
+/// by one of `signers` (the invitation's recipient keys, base58) over `sig_data` (8 bytes of
+/// big-endian timestamp, then the connection JSON).
+pub(super) fn verify_connection_sig(
+    response: &Value,
+    signers: &[String],
+) -> Result<(), AriesError> {
+    let sig = response
+        .get("connection~sig")
+        .ok_or_else(|| AriesError::Protocol("the connection response is not signed".to_owned()))?;
+    let field = |name: &str| {
+        sig[name]
+            .as_str()
+            .ok_or_else(|| AriesError::Protocol(format!("connection~sig has no {name}")))
+    };
+    let signer = field("signer")?;
+    if !signers.iter().any(|k| k == signer) {
+        return Err(AriesError::Protocol(format!(
+            "connection~sig signed by {signer}, not by the invitation's key"
+        )));
+    }
+    let data = crate::encoding::b64_decode(field("sig_data")?)
+        .filter(|d| d.len() > 8)
+        .ok_or_else(|| {
+            AriesError::Protocol("connection~sig has no readable sig_data".to_owned())
+        })?;
+    let signature = crate::encoding::b64_decode(field("signature")?).ok_or_else(|| {
+        AriesError::Protocol("connection~sig has no readable signature".to_owned())
+    })?;
+    Verkey::from_base58(signer)?
+        .verify(&data, &signature)
+        .map_err(|_| {
+            AriesError::Protocol("connection~sig: the signature does not verify".to_owned())
+        })
+}
+
 /// The service to reach the peer that sent a handshake response (didexchange or
 /// connections/1.0).
 pub fn resolve_their_service(response: &Value) -> Result<Service, AriesError> {
@@ -172,4 +208,78 @@ pub(super) fn legacy_doc(did: &str, verkey: &str) -> Value {
             "serviceEndpoint": crate::QUEUE_ENDPOINT,
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connections/1.0 response from aries-cloudagent 0.12.8 (`peers/start
+    /// mediator-legacy`), answering an out-of-band invitation whose key was
+    /// `did:key:z6MkpWmsEEzpt3u8XXdkzP6sowekFy6RgugMr326jwHqJpqM` (base58 below).
+    const ACAPY_0_12_RESPONSE: &str = r#"{"@id":"ce844646-36d9-4823-b66a-5098dd175ed5","@type":"https://didcomm.org/connections/1.0/response","connection~sig":{"@type":"https://didcomm.org/signature/1.0/ed25519Sha512_single","sig_data":"AAAAAGsFYkh7IkRJRCI6ICJHVDhRV2lUb2h6eExNU1VjOGtWQVRNIiwgIkRJRERvYyI6IHsiQGNvbnRleHQiOiAiaHR0cHM6Ly93M2lkLm9yZy9kaWQvdjEiLCAiaWQiOiAiZGlkOnNvdjpHVDhRV2lUb2h6eExNU1VjOGtWQVRNIiwgInB1YmxpY0tleSI6IFt7ImlkIjogImRpZDpzb3Y6R1Q4UVdpVG9oenhMTVNVYzhrVkFUTSMxIiwgInR5cGUiOiAiRWQyNTUxOVZlcmlmaWNhdGlvbktleTIwMTgiLCAiY29udHJvbGxlciI6ICJkaWQ6c292OkdUOFFXaVRvaHp4TE1TVWM4a1ZBVE0iLCAicHVibGljS2V5QmFzZTU4IjogIjlSUk4yY2RtclVqZDF1WFAyaUxYMlNkbmREQXFZcTdGZVlBWUN3WmV2dDJzIn1dLCAiYXV0aGVudGljYXRpb24iOiBbeyJ0eXBlIjogIkVkMjU1MTlTaWduYXR1cmVBdXRoZW50aWNhdGlvbjIwMTgiLCAicHVibGljS2V5IjogImRpZDpzb3Y6R1Q4UVdpVG9oenhMTVNVYzhrVkFUTSMxIn1dLCAic2VydmljZSI6IFt7ImlkIjogImRpZDpzb3Y6R1Q4UVdpVG9oenhMTVNVYzhrVkFUTTtpbmR5IiwgInR5cGUiOiAiSW5keUFnZW50IiwgInByaW9yaXR5IjogMCwgInJlY2lwaWVudEtleXMiOiBbIjlSUk4yY2RtclVqZDF1WFAyaUxYMlNkbmREQXFZcTdGZVlBWUN3WmV2dDJzIl0sICJzZXJ2aWNlRW5kcG9pbnQiOiAiaHR0cDovLzEyNy4wLjAuMTo0MDg4NSJ9LCB7ImlkIjogImRpZDpzb3Y6R1Q4UVdpVG9oenhMTVNVYzhrVkFUTTtpbmR5MSIsICJ0eXBlIjogIkluZHlBZ2VudCIsICJwcmlvcml0eSI6IDAsICJyZWNpcGllbnRLZXlzIjogWyI5UlJOMmNkbXJVamQxdVhQMmlMWDJTZG5kREFxWXE3RmVZQVlDd1pldnQycyJdLCAic2VydmljZUVuZHBvaW50IjogIndzOi8vMTI3LjAuMC4xOjM0ODY3In1dfX0=","signature":"jrD4sK2JpclESsYwDjRauQMX_uLTl9S3lWqR3WDmZy5G4w3ioGaQuSL7JGzlP2f-6iDVhyiJg1tJewbolYlGCQ==","signer":"B4WpdzkPYWQfR2o4Jp92xr6kSPpaH2S1A27AufKpPc3y"},"~thread":{"thid":"c082e917-df24-46d3-9d9a-b15e7d08da1b"}}"#;
+    const INVITATION_KEY: &str = "B4WpdzkPYWQfR2o4Jp92xr6kSPpaH2S1A27AufKpPc3y";
+
+    fn response() -> Value {
+        serde_json::from_str(ACAPY_0_12_RESPONSE).unwrap()
+    }
+
+    #[test]
+    fn reads_and_verifies_a_real_connection_sig() {
+        let response = response();
+        verify_connection_sig(&response, &[INVITATION_KEY.to_owned()]).unwrap();
+        // Of its two IndyAgent services, the WebSocket one.
+        assert_eq!(
+            resolve_their_service(&response).unwrap(),
+            Service::new(
+                "ws://127.0.0.1:34867",
+                vec!["9RRN2cdmrUjd1uXP2iLX2SdndDAqYq7FeYAYCwZevt2s".to_owned()],
+                vec![]
+            )
+        );
+    }
+
+    #[test]
+    fn rejects_a_connection_sig_that_does_not_hold() {
+        let keys = [INVITATION_KEY.to_owned()];
+        let other = crate::AgentKey::from_seed(&[9; 32])
+            .verkey_base58()
+            .to_owned();
+        let err = verify_connection_sig(&response(), &[other]).unwrap_err();
+        assert!(
+            err.to_string().contains("not by the invitation's key"),
+            "{err}"
+        );
+
+        // One byte of the signed connection changed.
+        let mut tampered = response();
+        let data = tampered["connection~sig"]["sig_data"].as_str().unwrap();
+        let mut bytes = crate::encoding::b64_decode(data).unwrap();
+        let at = bytes.len() - 10;
+        bytes[at] ^= 1;
+        tampered["connection~sig"]["sig_data"] = crate::encoding::b64_encode(&bytes).into();
+        let err = verify_connection_sig(&tampered, &keys).unwrap_err();
+        assert!(err.to_string().contains("does not verify"), "{err}");
+
+        let mut unsigned = response();
+        unsigned.as_object_mut().unwrap().remove("connection~sig");
+        assert!(verify_connection_sig(&unsigned, &keys).is_err());
+        let mut short = response();
+        short["connection~sig"]["sig_data"] = "AAAA".into();
+        assert!(verify_connection_sig(&short, &keys).is_err());
+    }
+
+    #[test]
+    fn legacy_doc_is_read_back() {
+        let key = crate::AgentKey::from_seed(&[3; 32]);
+        let doc = legacy_doc("did123", key.verkey_base58());
+        assert_eq!(
+            service_of_doc(&doc),
+            Some(Service::new(
+                crate::QUEUE_ENDPOINT,
+                vec![key.verkey_base58().to_owned()],
+                vec![]
+            ))
+        );
+    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::invitation::{HandshakeProtocol, Invitation};
+use crate::invitation::{HandshakeProtocol, Invitation, InvitationKind};
 use crate::keys::did_peer::{did_peer_2, QUEUE_ENDPOINT};
 use crate::keys::AgentKey;
 use crate::message::{self, MessageType, Thread};
@@ -84,6 +84,10 @@ pub struct Grant {
 }
 
 /// A simulated agent connected to one peer (its mediator).
+///
+/// Over a WebSocket, a small task keeps reading the socket, so that the peer's heartbeat
+/// pings are answered while the agent idles (ACA-Py drops a socket that misses one); it
+/// ends when the socket closes or the agent is closed or dropped.
 pub struct Agent {
     key: AgentKey,
     did: String,
@@ -119,6 +123,15 @@ fn problem(msg: &Value) -> Option<String> {
     } else {
         None
     }
+}
+
+/// A trust ping (`response_requested` as given).
+fn trust_ping(response_requested: bool) -> Value {
+    json!({
+        "@type": "https://didcomm.org/trust_ping/1.0/ping",
+        "@id": message::new_id(),
+        "response_requested": response_requested,
+    })
 }
 
 impl Agent {
@@ -215,15 +228,18 @@ impl Agent {
         self.send(complete).await
     }
 
+    /// connections/1.0 (RFC 0160): a request with a legacy DID doc whose DID is the first
+    /// 16 bytes of the verkey; the response's `connection~sig` must be signed by the
+    /// invitation's key.
     async fn connections(
         &mut self,
-        _invitation: &Invitation,
+        invitation: &Invitation,
         label: &str,
     ) -> Result<(), AriesError> {
         let verkey = self.key.verkey_base58().to_owned();
         let did = bs58::encode(&self.key.verkey().as_bytes()[..16]).into_string();
         let id = message::new_id();
-        let request = json!({
+        let mut request = json!({
             "@type": "https://didcomm.org/connections/1.0/request",
             "@id": id,
             "label": label,
@@ -232,12 +248,21 @@ impl Agent {
                 "DIDDoc": doc::legacy_doc(&did, &verkey),
             },
         });
+        if invitation.kind == InvitationKind::OutOfBand {
+            // Lets the inviter find (and clean up) its out-of-band record.
+            message::set_thread(
+                &mut request,
+                &Thread::reply(&id).with_parent(&invitation.id),
+            );
+        }
         let reply = self
             .request(request, |t| {
                 t.family() == "connections" && t.name() == "response"
             })
             .await?;
+        doc::verify_connection_sig(&reply.message, &self.them.recipient_keys)?;
         self.them = doc::resolve_their_service(&reply.message)?;
+        self.did = did;
         Ok(())
     }
 
@@ -245,7 +270,7 @@ impl Agent {
     pub async fn send(&mut self, mut msg: Value) -> Result<(), AriesError> {
         message::set_return_route(&mut msg);
         let envelope = pack_for_service(&msg, &self.them, Some(&self.key))?;
-        self.transport.send(envelope).await
+        self.transport.send(envelope, self.timeout).await
     }
 
     /// The next message for this agent (queued ones first), waiting at most the timeout.
@@ -349,16 +374,65 @@ impl Agent {
 
     /// A trust ping that asks for a response, and the response.
     pub async fn ping(&mut self) -> Result<(), AriesError> {
-        let ping = json!({
-            "@type": "https://didcomm.org/trust_ping/1.0/ping",
-            "@id": message::new_id(),
-            "response_requested": true,
-        });
-        self.request(ping, |t| {
+        self.request(trust_ping(true), |t| {
             t.family() == "trust_ping" && t.name() == "ping_response"
         })
         .await
         .map(|_| ())
+    }
+
+    /// Reopens the transport to the same endpoint (a new WebSocket, or a fresh HTTP
+    /// transport), keeping this agent's keys, connection and mediation grant: what an agent
+    /// does after its socket dropped while the mediator kept running. Messages the mediator
+    /// queued meanwhile are not pushed on the new socket: see [`Agent::collect_queued`].
+    ///
+    /// A mediator that was restarted with a new wallet no longer knows the connection: the
+    /// socket opens, but messages are dropped and replies time out.
+    pub async fn reconnect_transport(&mut self) -> Result<(), AriesError> {
+        self.transport.close().await;
+        // What reached the old socket is still this agent's (undecryptable noise is dropped).
+        for bytes in self.transport.take_buffered() {
+            if let Ok(m) = unpack(&bytes, &self.key) {
+                self.inbox.push_back(m);
+            }
+        }
+        let url = self.transport.url().to_owned();
+        self.transport = if self.transport.is_ws() {
+            Transport::ws(&url, self.timeout).await?
+        } else {
+            Transport::http(self.http.clone(), &url)
+        };
+        Ok(())
+    }
+
+    /// Collects the messages the mediator queued for this agent while it was offline, at
+    /// most `max`, stopping once nothing arrives for `idle_timeout`. Messages already
+    /// received and not yet taken come first.
+    ///
+    /// ACA-Py has no pickup protocol: with `--enable-undelivered-queue` it hands out one
+    /// queued message per inbound message that produced no reply of its own, on a
+    /// return-routed session. So this sends a trust ping with `response_requested: false`
+    /// and waits for what comes back, again and again (at most `max` pings), in no
+    /// guaranteed order. Messages already collected are lost if a later step fails.
+    pub async fn collect_queued(
+        &mut self,
+        max: usize,
+        idle_timeout: Duration,
+    ) -> Result<Vec<Unpacked>, AriesError> {
+        let mut collected = Vec::new();
+        while collected.len() < max {
+            if let Some(m) = self.inbox.pop_front() {
+                collected.push(m);
+                continue;
+            }
+            self.send(trust_ping(false)).await?;
+            match self.transport.recv(idle_timeout).await {
+                Ok(bytes) => collected.push(unpack(&bytes, &self.key)?),
+                Err(AriesError::Timeout { .. }) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(collected)
     }
 
     /// This agent's verkey (base58).
@@ -405,21 +479,7 @@ impl Agent {
             "content": content,
         });
         let envelope = pack_for_service(&msg, to, Some(&self.key))?;
-        let resp = self
-            .http
-            .post(to.endpoint.as_str())
-            .header("content-type", "application/didcomm-envelope-enc")
-            .body(envelope)
-            .send()
-            .await
-            .map_err(|e| AriesError::Transport(format!("POST {}: {e}", to.endpoint)))?;
-        if !resp.status().is_success() {
-            return Err(AriesError::Transport(format!(
-                "POST {}: HTTP {}",
-                to.endpoint,
-                resp.status()
-            )));
-        }
+        transport::post_envelope(&self.http, &to.endpoint, envelope, self.timeout).await?;
         Ok(())
     }
 

@@ -4,10 +4,13 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::AriesError;
@@ -26,9 +29,18 @@ fn ws_config() -> WebSocketConfig {
     c
 }
 
+/// How many inbound envelopes wait for the agent before the reader stops reading (and the
+/// socket pushes back).
+const INBOX: usize = 64;
+
 pub(crate) enum Transport {
+    /// A WebSocket: a reader task owns the receiving half and keeps reading, so that the
+    /// peer's heartbeat pings get their pongs while the agent idles (ACA-Py closes a socket
+    /// that misses a pong for 1.5 s after its 3 s heartbeat); envelopes and the end of the
+    /// socket come through `inbox`.
     Ws {
-        ws: Box<Ws>,
+        sink: SplitSink<Ws, Message>,
+        inbox: mpsc::Receiver<Result<Vec<u8>, AriesError>>,
         url: String,
     },
     Http {
@@ -36,6 +48,97 @@ pub(crate) enum Transport {
         url: String,
         inbox: VecDeque<Vec<u8>>,
     },
+}
+
+/// Reads the socket until it ends or the transport is dropped; forwards envelopes, then
+/// the reason it ended. Reading also sends the pongs tungstenite queues for pings.
+async fn read_socket(
+    mut stream: SplitStream<Ws>,
+    tx: mpsc::Sender<Result<Vec<u8>, AriesError>>,
+    url: String,
+) {
+    loop {
+        let next = tokio::select! {
+            () = tx.closed() => return,
+            next = stream.next() => next,
+        };
+        let item = match next {
+            Some(Ok(Message::Binary(b))) => Ok(b.to_vec()),
+            Some(Ok(Message::Text(t))) => Ok(t.as_bytes().to_vec()),
+            Some(Ok(Message::Close(_))) | None => Err(AriesError::Closed(url.clone())),
+            Some(Err(e)) => Err(ws_error(&url, "reading", e)),
+            Some(Ok(_)) => continue, // ping/pong frames: answered by tungstenite
+        };
+        let end = item.is_err();
+        if tx.send(item).await.is_err() || end {
+            return;
+        }
+    }
+}
+
+/// A WebSocket error: [`AriesError::Closed`] when the socket is gone (closed, reset,
+/// broken pipe), else [`AriesError::Transport`].
+fn ws_error(url: &str, doing: &str, e: WsError) -> AriesError {
+    use std::io::ErrorKind;
+    match e {
+        WsError::ConnectionClosed
+        | WsError::AlreadyClosed
+        | WsError::Protocol(
+            ProtocolError::ResetWithoutClosingHandshake
+            | ProtocolError::SendAfterClosing
+            | ProtocolError::ReceivedAfterClosing,
+        ) => AriesError::Closed(url.to_owned()),
+        WsError::Io(io)
+            if matches!(
+                io.kind(),
+                ErrorKind::BrokenPipe
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::UnexpectedEof
+            ) =>
+        {
+            AriesError::Closed(url.to_owned())
+        }
+        e => AriesError::Transport(format!("{doing} {url}: {e}")),
+    }
+}
+
+/// POST an envelope; the response body (a return-routed reply, or empty).
+pub(crate) async fn post_envelope(
+    client: &reqwest::Client,
+    url: &str,
+    envelope: Vec<u8>,
+    timeout: Duration,
+) -> Result<Vec<u8>, AriesError> {
+    let failed = |e: reqwest::Error| {
+        if e.is_timeout() {
+            AriesError::Timeout {
+                waiting_for: format!("the answer to a POST to {url}"),
+            }
+        } else {
+            AriesError::Transport(format!("POST {url}: {e}"))
+        }
+    };
+    let resp = client
+        .post(url)
+        .header("content-type", ENVELOPE_MEDIA_TYPE)
+        .body(envelope)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(failed)?;
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(failed)?;
+    if !status.is_success() {
+        return Err(AriesError::Transport(format!(
+            "POST {url}: HTTP {status}: {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        )));
+    }
+    Ok(body.to_vec())
 }
 
 impl Transport {
@@ -55,8 +158,12 @@ impl Transport {
                 waiting_for: format!("a WebSocket connection to {url}"),
             })?
             .map_err(|e| AriesError::Transport(format!("cannot open {url}: {e}")))?;
+        let (sink, stream) = ws.split();
+        let (tx, inbox) = mpsc::channel(INBOX);
+        tokio::spawn(read_socket(stream, tx, url.to_owned()));
         Ok(Transport::Ws {
-            ws: Box::new(ws),
+            sink,
+            inbox,
             url: url.to_owned(),
         })
     }
@@ -71,37 +178,25 @@ impl Transport {
         matches!(self, Transport::Ws { .. })
     }
 
-    /// Send one envelope.
-    pub(crate) async fn send(&mut self, envelope: Vec<u8>) -> Result<(), AriesError> {
+    /// Send one envelope, waiting at most `timeout` (over HTTP: for the whole exchange).
+    pub(crate) async fn send(
+        &mut self,
+        envelope: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(), AriesError> {
         match self {
-            Transport::Ws { ws, url } => ws
-                .send(Message::Binary(envelope.into()))
-                .await
-                .map_err(|e| AriesError::Transport(format!("sending on {url}: {e}"))),
+            Transport::Ws { sink, url, .. } => {
+                tokio::time::timeout(timeout, sink.send(Message::Binary(envelope.into())))
+                    .await
+                    .map_err(|_| AriesError::Timeout {
+                        waiting_for: format!("sending on {url}"),
+                    })?
+                    .map_err(|e| ws_error(url, "sending on", e))
+            }
             Transport::Http { client, url, inbox } => {
-                let resp = client
-                    .post(url.as_str())
-                    .header("content-type", ENVELOPE_MEDIA_TYPE)
-                    .body(envelope)
-                    .send()
-                    .await
-                    .map_err(|e| AriesError::Transport(format!("POST {url}: {e}")))?;
-                let status = resp.status();
-                let body = resp
-                    .bytes()
-                    .await
-                    .map_err(|e| AriesError::Transport(format!("POST {url}: {e}")))?;
-                if !status.is_success() {
-                    return Err(AriesError::Transport(format!(
-                        "POST {url}: HTTP {status}: {}",
-                        String::from_utf8_lossy(&body)
-                            .chars()
-                            .take(200)
-                            .collect::<String>()
-                    )));
-                }
+                let body = post_envelope(client, url, envelope, timeout).await?;
                 if !body.is_empty() {
-                    inbox.push_back(body.to_vec());
+                    inbox.push_back(body);
                 }
                 Ok(())
             }
@@ -116,34 +211,39 @@ impl Transport {
                     waiting_for: format!("a reply on the HTTP response from {url}"),
                 })
             }
-            Transport::Ws { ws, url } => {
-                let deadline = tokio::time::Instant::now() + timeout;
-                loop {
-                    let next =
-                        tokio::time::timeout_at(deadline, ws.next())
-                            .await
-                            .map_err(|_| AriesError::Timeout {
-                                waiting_for: format!("a message on {url}"),
-                            })?;
-                    match next {
-                        None => return Err(AriesError::Closed(url.clone())),
-                        Some(Err(e)) => {
-                            return Err(AriesError::Transport(format!("reading {url}: {e}")))
-                        }
-                        Some(Ok(Message::Binary(b))) => return Ok(b.to_vec()),
-                        Some(Ok(Message::Text(t))) => return Ok(t.as_bytes().to_vec()),
-                        Some(Ok(Message::Close(_))) => return Err(AriesError::Closed(url.clone())),
-                        Some(Ok(_)) => {} // ping/pong frames: answered by tungstenite
-                    }
+            Transport::Ws { inbox, url, .. } => {
+                match tokio::time::timeout(timeout, inbox.recv()).await {
+                    Err(_) => Err(AriesError::Timeout {
+                        waiting_for: format!("a message on {url}"),
+                    }),
+                    Ok(Some(item)) => item,
+                    // The reader reported the end already.
+                    Ok(None) => Err(AriesError::Closed(url.clone())),
                 }
+            }
+        }
+    }
+
+    /// The envelopes received and not yet taken, without waiting.
+    pub(crate) fn take_buffered(&mut self) -> Vec<Vec<u8>> {
+        match self {
+            Transport::Http { inbox, .. } => inbox.drain(..).collect(),
+            Transport::Ws { inbox, .. } => {
+                let mut taken = Vec::new();
+                while let Ok(Ok(bytes)) = inbox.try_recv() {
+                    taken.push(bytes);
+                }
+                taken
             }
         }
     }
 
     /// Close politely (best effort).
     pub(crate) async fn close(&mut self) {
-        if let Transport::Ws { ws, .. } = self {
-            let _ = tokio::time::timeout(Duration::from_secs(1), SinkExt::close(ws)).await;
+        if let Transport::Ws { sink, inbox, .. } = self {
+            let _ = tokio::time::timeout(Duration::from_secs(1), SinkExt::close(sink)).await;
+            // Ends the reader, if the peer has not closed its side yet.
+            inbox.close();
         }
     }
 }

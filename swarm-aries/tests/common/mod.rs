@@ -22,9 +22,15 @@ pub struct Peer {
 impl Peer {
     /// `peers/start NAME`: fails loudly when the peer is not installed or does not start.
     pub fn start(name: &str) -> Peer {
+        Peer::start_with(name, &[])
+    }
+
+    /// `peers/start NAME` with extra environment (`PORT`, `WS_PORT`, `HANDSHAKE`, ...).
+    pub fn start_with(name: &str, env: &[(&str, &str)]) -> Peer {
         let root = repo_root();
         let out = Command::new(root.join("peers/start"))
             .arg(name)
+            .envs(env.iter().copied())
             .current_dir(&root)
             .output()
             .expect("peers/start runs");
@@ -49,6 +55,40 @@ impl Peer {
             .get(key)
             .unwrap_or_else(|| panic!("peers/start {} printed no {key}=", self.name))
     }
+}
+
+impl Peer {
+    /// The peer's process id.
+    pub fn pid(&self) -> &str {
+        self.var("PID")
+    }
+
+    /// The port of a printed URL (`URL`, `WS`, `ADMIN`).
+    pub fn port_of(&self, key: &str) -> &str {
+        let url = self.var(key);
+        url.rsplit(':').next().unwrap_or(url).trim_end_matches('/')
+    }
+
+    /// Stop the peer now (by PID), waiting until it is gone.
+    pub fn stop(self) {
+        drop(self);
+    }
+
+    /// Send a signal to the peer's process (by PID), e.g. `STOP` or `CONT`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), self.pid()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {} failed", self.pid());
+    }
+}
+
+/// Run `body`, failing the test if it takes longer than `limit`.
+pub async fn bounded<F: std::future::Future>(limit: std::time::Duration, body: F) -> F::Output {
+    tokio::time::timeout(limit, body)
+        .await
+        .unwrap_or_else(|_| panic!("the test took longer than {limit:?}"))
 }
 
 impl Drop for Peer {
