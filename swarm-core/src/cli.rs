@@ -154,6 +154,10 @@ pub struct Args {
     #[arg(long, env = "SWARM_MAX_LATENESS", value_name = "TIME", value_parser = parse_duration, allow_negative_numbers = true)]
     pub max_lateness: Option<Duration>,
 
+    /// Open model: start iterations with a sub-millisecond timer (Linux timerfd) instead of Tokio's 1 ms timer (default true here)
+    #[arg(long, env = "SWARM_PRECISE_TIMER", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub precise_timer: Option<bool>,
+
     /// At most this many task starts (typically requests) per second across all users, without bursts
     #[arg(
         long,
@@ -267,6 +271,8 @@ impl Args {
         if a.max_rps.is_some() {
             c.max_rps = a.max_rps;
         }
+        // The command line runs in real time: the precise timer unless turned off.
+        c.precise_timer = a.precise_timer.unwrap_or(true);
         if let Some(v) = a.max_lateness {
             c.max_lateness = v;
         }

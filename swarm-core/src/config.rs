@@ -73,6 +73,10 @@ pub struct Config {
     /// Open model: how long an iteration may wait for a free user when the pool is full
     /// before it is dropped (`--max-lateness`; 0 drops at once, as k6 does).
     pub max_lateness: Duration,
+    /// Open model: wake the scheduler with a sub-millisecond timer (Linux `timerfd`)
+    /// instead of Tokio's 1 ms timer. On for the command line; off by default in the
+    /// builder, whose runs may use Tokio's paused clock (`--precise-timer`).
+    pub precise_timer: bool,
 }
 
 impl Default for Config {
@@ -104,6 +108,7 @@ impl Default for Config {
             pre_allocated: None,
             max_users: None,
             max_lateness: Duration::from_secs(1),
+            precise_timer: false,
             max_rps: None,
         }
     }
@@ -242,6 +247,7 @@ impl Config {
             pre_allocated: pre,
             max_users: max,
             max_lateness: self.max_lateness,
+            precise_timer: self.precise_timer,
         }))
     }
 

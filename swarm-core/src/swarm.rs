@@ -232,6 +232,14 @@ impl Swarm {
         self
     }
 
+    /// Open model: start iterations with a sub-millisecond timer (Linux `timerfd`)
+    /// instead of Tokio's 1 ms timer. Leave it off under Tokio's paused clock.
+    #[must_use]
+    pub fn precise_timer(mut self, on: bool) -> Self {
+        self.config.precise_timer = on;
+        self
+    }
+
     /// Drive the number of users with a load shape (it replaces `users` and
     /// `spawn_rate`, and ends the run when it returns `None`).
     #[must_use]

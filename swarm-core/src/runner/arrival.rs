@@ -24,6 +24,8 @@ pub(crate) struct Arrival {
     pub(crate) max_users: u32,
     /// How long an iteration may wait for a free user before it is dropped.
     pub(crate) max_lateness: Duration,
+    /// Wake the scheduler with a sub-millisecond timer (real time only).
+    pub(crate) precise_timer: bool,
 }
 
 /// The pool's shared state: idle users, iterations waiting for one, and drops.

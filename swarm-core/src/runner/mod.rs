@@ -4,6 +4,7 @@
 
 mod arrival;
 mod panic;
+mod precise;
 mod user_loop;
 
 pub(crate) use arrival::Arrival;
@@ -577,6 +578,11 @@ impl Runner {
         let end = start + arrival::duration(&plan);
         let deadline = self.run_time.map_or(end, |d| (start + d).min(end));
         let mut cursor = arrival::Cursor { k: 0 };
+        let timer = precise::Timer::new(plan.precise_timer);
+        // At most one precise wake per this gap (iterations due meanwhile start together,
+        // up to the gap late, never early): bounds the scheduler's CPU at high rates.
+        let min_gap = Duration::from_micros(100);
+        let mut last_wake = start;
         let mut tick = tokio::time::interval_at(start + self.tick, self.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -584,6 +590,10 @@ impl Runner {
             let next = cursor
                 .next_at(&plan.schedule, start)
                 .filter(|t| *t < deadline);
+            let wake_at = match next {
+                Some(t) if plan.precise_timer => Some(t.max(last_wake + min_gap)),
+                other => other,
+            };
             tokio::select! {
                 biased;
                 cmd = self.rx.recv() => match cmd {
@@ -597,8 +607,9 @@ impl Runner {
                     None => {}
                 },
                 () = tokio::time::sleep_until(deadline) => break StopReason::RunTime,
-                () = tokio::time::sleep_until(next.unwrap_or(deadline)), if next.is_some() => {
+                () = timer.sleep_until(wake_at.unwrap_or(deadline)), if wake_at.is_some() => {
                     let now = Instant::now();
+                    last_wake = now;
                     while let Some(t) = cursor.next_at(&plan.schedule, start).filter(|t| *t <= now && *t < deadline) {
                         self.dispatch(t, &plan, &idle);
                         cursor.k += 1;
