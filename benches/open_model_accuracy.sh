@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# Open-model accuracy: does Swarm start iterations at the rate asked, and on time?
+#
+# One nginx (peers/start nginx, pinned to CPU 0, one worker) serves every run; Swarm's
+# http_max example runs alone on CPU 1 with a constant arrival rate (--arrival-rate), one
+# run per rate, one after another. Each iteration is one GET /. From each run's JSON report
+# the script prints the achieved rate (iterations started / DURATION, and requests/s), its
+# deviation from the target, dropped iterations and start lateness (actual minus scheduled
+# start) p50/p99/max. Goal at 20,000/s: within 1% of the target, lateness p99 under 1 ms.
+# See benches/README.md.
+#
+# Env knobs:
+#   RATES="5000 10000 20000"  target arrival rates, iterations/s, one run each
+#   DURATION=30     seconds of load per run
+#   POOL_PRE=100    users created before the start (--pre-allocated)
+#   POOL_MAX=1000   most users the pool may grow to (--max-users)
+#   QUIET_SECS=10   before each run, wait until no rustc has run for this long...
+#   QUIET_MAX=900   ...but at most this many seconds, then go on with a warning
+#   WARMUP=3        seconds of an unreported open-model run at the first rate (0: none)
+#   KEEP_WORK=1     keep the temporary directory with every log and JSON report
+#
+# Everything talks to 127.0.0.1 only; every run is bounded by its own run time plus a
+# watchdog; nginx and every process started here are stopped by PID on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RATES=${RATES:-"5000 10000 20000"}
+DURATION=${DURATION:-30}
+POOL_PRE=${POOL_PRE:-100}
+POOL_MAX=${POOL_MAX:-1000}
+QUIET_SECS=${QUIET_SECS:-10}
+QUIET_MAX=${QUIET_MAX:-900}
+WARMUP=${WARMUP:-3}
+SWARM_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+# Slack on top of a run's own run time before the watchdog kills it.
+GRACE=${GRACE:-30}
+
+WORK=$(mktemp -d /tmp/swarm-open.XXXXXX)
+NGINX_PID=""
+PIDS=()
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    local pid i
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for ((i = 0; i < 50; i++)); do
+        local alive=0
+        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    if [[ -n $NGINX_PID ]]; then
+        "$ROOT/peers/stop" nginx "$NGINX_PID" >/dev/null 2>&1 || kill -TERM "$NGINX_PID" 2>/dev/null || true
+    fi
+    if [[ ${KEEP_WORK:-0} == 1 || $rc != 0 ]]; then
+        log "logs and reports kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+need() { # need CMD HINT
+    command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"
+}
+
+# Start a command in the background (taskset execs it, so $! is the tool itself),
+# remember its PID for the trap and in LAST_PID.
+spawn() { # spawn LOGFILE CMD...
+    local logf=$1; shift
+    "$@" >"$logf" 2>&1 &
+    PIDS+=("$!")
+    LAST_PID=$!
+}
+
+# CPU time (user + system) of PID in clock ticks, or nothing when it is gone.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || true; }
+
+# Wait for PID, killing it if it is still alive after LIMIT seconds. Returns its exit code.
+# Leaves the last CPU time seen of PID (clock ticks) in LAST_TICKS.
+wait_bounded() { # wait_bounded PID LIMIT NAME
+    local pid=$1 limit=$2 name=$3 waited=0 t
+    LAST_TICKS=0
+    while kill -0 "$pid" 2>/dev/null; do
+        t=$(cpu_ticks "$pid"); [[ -n $t ]] && LAST_TICKS=$t
+        if (( waited >= limit * 10 )); then
+            log "warning: $name still running after ${limit}s, killing PID $pid"
+            kill -TERM "$pid" 2>/dev/null || true
+            sleep 2
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    local rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    return "$rc"
+}
+
+# A sleep the INT/TERM traps can cut short (bash runs traps only between foreground commands).
+nap() { sleep "$1" & PIDS+=("$!"); wait "$!" || true; }
+
+# Busy and total jiffies of one CPU ("cpu0", "cpu1") from /proc/stat, as "BUSY TOTAL".
+cpu_jiffies() { awk -v c="$1" '$1 == c { print $2 + $3 + $4 + $6 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+busy_between() { # busy_between "BUSY0 TOTAL0" "BUSY1 TOTAL1" -> busy % in between
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
+        if (t > 0) printf "%.0f", 100 * (y[1] - x[1]) / t; else print "nan" }'
+}
+
+# Machine-wide TCP counters (all of this host, not only this run): listen-queue overflows
+# (a SYN dropped because a listener's accept queue was full; the client retries after 1 s,
+# then 3 s) and SYN retransmissions. Prints "OVERFLOWS SYNRETRANS".
+tcp_counters() {
+    awk '/^TcpExt:/ { if (!h) { for (i = 2; i <= NF; i++) k[$i] = i; h = 1; next }
+        print $(k["ListenOverflows"]) + 0, $(k["TCPSynRetrans"]) + 0 }' /proc/net/netstat 2>/dev/null || echo "0 0"
+}
+
+# CPU busy % over one second, all cores.
+busy_pct() {
+    local a b a1 a2 a3 a4 a5 a6 a7 b1 b2 b3 b4 b5 b6 b7
+    read -r _ a1 a2 a3 a4 a5 a6 a7 _ </proc/stat
+    nap 1
+    read -r _ b1 b2 b3 b4 b5 b6 b7 _ </proc/stat
+    a=$((a1 + a2 + a3 + a5 + a6 + a7)); b=$((b1 + b2 + b3 + b5 + b6 + b7))
+    awk -v busy=$((b - a)) -v idle=$((b4 - a4)) 'BEGIN { printf "%d", 100 * busy / (busy + idle + 0.001) }'
+}
+
+# Wait until no rustc has run for QUIET_SECS (someone may be compiling on this machine),
+# at most QUIET_MAX seconds; then warn if the machine is busy anyway.
+wait_quiet() { # wait_quiet WHAT
+    local quiet=0 waited=0 said=0
+    while (( quiet < QUIET_SECS )); do
+        if pgrep -x rustc >/dev/null 2>&1; then
+            quiet=0
+            if (( !said )); then log "rustc is running; waiting for ${QUIET_SECS}s without it before $1..."; said=1; fi
+        else
+            quiet=$((quiet + 1))
+        fi
+        if (( waited >= QUIET_MAX )); then
+            log "warning: rustc still running after ${QUIET_MAX}s; measuring $1 anyway"
+            break
+        fi
+        nap 1
+        waited=$((waited + 1))
+    done
+    local busy
+    busy=$(busy_pct)
+    if (( busy >= 10 )); then
+        log "warning: the machine is ${busy}% busy before $1; figures will be low and noisy"
+        BUSY_NOTE="busy ${busy}%"
+    else
+        BUSY_NOTE=""
+    fi
+}
+
+# Fields of a JSON report, tab-separated: duration_secs, schedule.iterations,
+# schedule.dropped, total.requests, total.rps, total.failures, lateness p50, p99, p100
+# (ms), and the most pool users any second of the history saw. jq when installed, else
+# python3.
+report_fields() { # report_fields FILE
+    if command -v jq >/dev/null 2>&1; then
+        jq -r '[.duration_secs, .schedule.iterations, .schedule.dropped, .total.requests,
+                .total.rps, .total.failures, .schedule.lateness.percentiles_ms.p50,
+                .schedule.lateness.percentiles_ms.p99, .schedule.lateness.percentiles_ms.p100,
+                ([.history[]?.users] | max)]
+               | map(if . == null then "nan" else tostring end) | @tsv' "$1"
+    else
+        python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+s, t = r.get("schedule") or {}, r["total"]
+p = (s.get("lateness") or {}).get("percentiles_ms") or {}
+v = [r["duration_secs"], s.get("iterations"), s.get("dropped"), t["requests"], t["rps"],
+     t["failures"], p.get("p50"), p.get("p99"), p.get("p100"),
+     max((h["users"] for h in r.get("history") or []), default=None)]
+print("\t".join("nan" if x is None else str(x) for x in v))' "$1"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# Preflight.
+[[ -x $ROOT/peers/start ]] || die "peers/start missing; run peers/install"
+need taskset "install util-linux"
+need awk "install gawk or mawk"
+need pgrep "install procps"
+need cargo "install a Rust toolchain"
+command -v jq >/dev/null 2>&1 || need python3 "install jq or python3 (to read the JSON reports)"
+for r in $RATES; do
+    [[ $r =~ ^[0-9]+$ && $r -gt 0 ]] || die "RATES must be positive whole numbers, got '$r'"
+done
+[[ $DURATION =~ ^[0-9]+$ && $DURATION -gt 0 ]] || die "DURATION must be whole seconds, got '$DURATION'"
+(( $(nproc) >= 2 )) || log "warning: fewer than 2 CPUs; pinning server and client apart is impossible"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# Build before starting anything, so compile time never overlaps a measurement.
+log "building Swarm http_max (release)..."
+(cd "$ROOT" && cargo build --release --example http_max) >&2 \
+    || die "cargo build --release --example http_max failed"
+SWARM_MAX=$SWARM_TARGET/release/examples/http_max
+[[ -x $SWARM_MAX ]] || die "$SWARM_MAX missing after the build"
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------------------------------
+log "starting nginx on CPU 0..."
+NGINX_OUT=$(NGINX_CPU=0 NGINX_WORKERS=1 NGINX_CONNECTIONS=${NGINX_CONNECTIONS:-4096} "$ROOT/peers/start" nginx) \
+    || die "peers/start nginx failed; run peers/install nginx"
+URL=$(sed -n 's/^URL=//p' <<<"$NGINX_OUT" | head -n1)
+NGINX_PID=$(sed -n 's/^PID=//p' <<<"$NGINX_OUT" | head -n1)
+[[ -n $URL && -n $NGINX_PID ]] || die "peers/start nginx printed no URL=/PID=: $NGINX_OUT"
+case $URL in
+    http://127.0.0.1:*) ;;
+    *) die "nginx URL $URL is not on 127.0.0.1" ;;
+esac
+log "nginx: $URL (PID $NGINX_PID)"
+# The one worker is the master's child: its CPU time tells whether the server was the limit.
+NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -n1 || true)
+
+open_run() { # open_run NAME RATE SECONDS
+    spawn "$WORK/$1.log" taskset -c 1 "$SWARM_MAX" -H "$URL" --arrival-rate "$2" -t "${3}s" \
+        --pre-allocated "$POOL_PRE" --max-users "$POOL_MAX" --json "$WORK/$1.json" --only-summary
+}
+
+FIRST_RATE=${RATES%% *}
+if (( WARMUP > 0 )); then
+    wait_quiet "the warm-up"
+    log "warm-up (not reported): --arrival-rate $FIRST_RATE -t ${WARMUP}s ..."
+    open_run warmup "$FIRST_RATE" "$WARMUP"
+    wait_bounded "$LAST_PID" $((WARMUP + GRACE)) warmup || die "warm-up failed: $(tail -n 20 "$WORK/warmup.log")"
+fi
+
+LINES=()
+for rate in $RATES; do
+    wait_quiet "the $rate/s run"
+    log "Swarm http_max --arrival-rate $rate -t ${DURATION}s --pre-allocated $POOL_PRE --max-users $POOL_MAX ..."
+    w0=0; [[ -n $NGINX_WORKER ]] && w0=$(cpu_ticks "$NGINX_WORKER")
+    c0a=$(cpu_jiffies cpu0); c1a=$(cpu_jiffies cpu1); read -r ova sya < <(tcp_counters)
+    t0=$(date +%s.%N)
+    open_run "rate-$rate" "$rate" "$DURATION"
+    rc=0
+    wait_bounded "$LAST_PID" $((DURATION + GRACE)) "swarm-$rate" || rc=$?
+    t1=$(date +%s.%N)
+    c0=$(busy_between "$c0a" "$(cpu_jiffies cpu0)"); c1=$(busy_between "$c1a" "$(cpu_jiffies cpu1)")
+    read -r ovb syb < <(tcp_counters)
+    w1=0; [[ -n $NGINX_WORKER ]] && w1=$(cpu_ticks "$NGINX_WORKER")
+    # A non-zero exit with a report (failed requests, say) still measures the schedule.
+    [[ -s $WORK/rate-$rate.json ]] \
+        || die "no JSON report for $rate/s (exit $rc): $(tail -n 20 "$WORK/rate-$rate.log")"
+    ((rc == 0)) || log "warning: http_max exited $rc at $rate/s"
+    IFS=$'\t' read -r dur iters dropped reqs rps fails p50 p99 p100 peak < <(report_fields "$WORK/rate-$rate.json")
+    # CPU % of one core over the wall time of the run (the process's own, from /proc).
+    LINES+=("$(awk -v rate="$rate" -v D="$DURATION" -v dur="$dur" -v it="$iters" -v dr="$dropped" \
+        -v rq="$reqs" -v rps="$rps" -v f="$fails" -v p50="$p50" -v p99="$p99" -v mx="$p100" \
+        -v ct="$LAST_TICKS" -v w="$((w1 - w0))" -v hz="$CLK_TCK" -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+        -v c0="$c0" -v c1="$c1" -v peak="$peak" -v ov=$((ovb - ova)) -v sy=$((syb - sya)) -v note="$BUSY_NOTE" 'BEGIN {
+            ach = it / D; dev = 100 * (ach - rate) / rate
+            ok = (dev >= -1 && dev <= 1 && p99 + 0 < 1 && p99 != "nan") ? "yes" : "no"
+            printf "%8d %10d %10.1f %+7.2f%% %10.1f %8d %7d %9.3f %9.3f %9.3f %6.0f%% %6.0f%% %5s%% %5s%% %5s %6d %6d  %-4s %s\n",
+                rate, it, ach, dev, rps, dr, f, p50, p99, mx,
+                100 * ct / hz / wall, 100 * w / hz / wall, c1, c0, peak, ov, sy, ok, note
+        }')")
+    log "${LINES[-1]}"
+done
+
+# ---------------------------------------------------------------------------------------
+printf '\nOpen model accuracy: GET / on nginx (1 worker, CPU 0), Swarm on CPU 1, %ss per rate, pool %s..%s users\n' \
+    "$DURATION" "$POOL_PRE" "$POOL_MAX"
+printf '(achieved = iterations started / %ss; lateness = actual minus scheduled start, ms; goal: |dev| <= 1%% and p99 < 1 ms;\n' "$DURATION"
+printf ' swarm, nginx = their own CPU, cpu1, cpu0 = the whole core, %% of one core; pool = most pool users in any second;\n'
+printf ' lsnovf, synrtx = TCP listen-queue overflows and SYN retransmissions on the whole host during the run)\n'
+printf '%8s %10s %10s %8s %10s %8s %7s %9s %9s %9s %7s %7s %6s %6s %5s %6s %6s  %-4s\n' \
+    target iterations achieved dev req/s dropped fails "late p50" "late p99" "late max" \
+    swarm nginx cpu1 cpu0 pool lsnovf synrtx goal
+for l in "${LINES[@]}"; do printf '%s\n' "$l"; done
