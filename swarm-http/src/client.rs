@@ -25,6 +25,17 @@ struct PoolKey {
     accept_invalid_certs: bool,
 }
 
+impl Default for PoolKey {
+    fn default() -> Self {
+        PoolKey {
+            timeout: None,
+            connect_timeout: None,
+            max_redirects: 10,
+            accept_invalid_certs: false,
+        }
+    }
+}
+
 /// The connection pools of one run, shared by all its users.
 #[derive(Default)]
 struct Pools(Mutex<HashMap<PoolKey, reqwest::Client>>);
@@ -311,12 +322,7 @@ impl HttpClient {
         HttpClientBuilder {
             base: ctx.host().map(ToString::to_string),
             headers: HeaderMap::new(),
-            key: PoolKey {
-                timeout: None,
-                connect_timeout: None,
-                max_redirects: 10,
-                accept_invalid_certs: false,
-            },
+            key: PoolKey::default(),
             isolated: false,
             recorder: ctx.recorder().clone(),
             pools: Some(ctx.shared(Pools::default)),
@@ -328,12 +334,7 @@ impl HttpClient {
         HttpClientBuilder {
             base: base.map(str::to_owned),
             headers: HeaderMap::new(),
-            key: PoolKey {
-                timeout: None,
-                connect_timeout: None,
-                max_redirects: 10,
-                accept_invalid_certs: false,
-            },
+            key: PoolKey::default(),
             isolated: true,
             recorder,
             pools: None,

@@ -8,10 +8,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::panic::{guarded, Guarded};
-use super::user_loop::{report_error, report_panic, Control, START_RETRY};
+use super::user_loop::{report_error, report_panic, start_user, stop_user, Control};
 use crate::rate::ArrivalSchedule;
 use crate::task::Tasks;
 use crate::user::{User, UserContext};
@@ -73,22 +72,8 @@ pub(crate) async fn run_pool_user<U: User>(
     mut link: Link,
 ) {
     let mut selector = tasks.selector();
-    let mut user = loop {
-        if ctl.stop.is_cancelled() {
-            return;
-        }
-        let before = ctx.recorder.failures_recorded();
-        let t0 = Instant::now();
-        match guarded(U::on_start(&mut ctx), &ctl.kill).await {
-            Guarded::Done(Ok(user)) => break user,
-            Guarded::Done(Err(e)) => report_error(&ctx, "on_start", &e, before, t0),
-            Guarded::Panicked(msg) => report_panic(&ctx, "on_start", &msg, t0),
-            Guarded::Killed => return,
-        }
-        tokio::select! {
-            () = tokio::time::sleep(START_RETRY) => {}
-            () = ctl.stop.cancelled() => return,
-        }
+    let Some(mut user) = start_user::<U>(&mut ctx, &ctl).await else {
+        return;
     };
 
     let mut next = link.first.take();
@@ -140,14 +125,7 @@ pub(crate) async fn run_pool_user<U: User>(
         }
     }
 
-    let before = ctx.recorder.failures_recorded();
-    let t0 = Instant::now();
-    let never = CancellationToken::new();
-    match guarded(user.on_stop(&mut ctx), &never).await {
-        Guarded::Done(Ok(())) | Guarded::Killed => {}
-        Guarded::Done(Err(e)) => report_error(&ctx, "on_stop", &e, before, t0),
-        Guarded::Panicked(msg) => report_panic(&ctx, "on_stop", &msg, t0),
-    }
+    stop_user(&mut user, &mut ctx).await;
 }
 
 /// Where the scheduler is.

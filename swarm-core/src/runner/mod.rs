@@ -438,21 +438,7 @@ impl Runner {
     /// Start or stop one user, towards the targets.
     fn step(&mut self) {
         self.ramp_steps += 1;
-        // Types with a fixed count first (Locust spawns them first), then the type
-        // furthest below its share, in proportion; ties go to the type declared first.
-        let grow = self
-            .types
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.running < t.target)
-            .max_by(|(_, a), (_, b)| {
-                let fa = f64::from(a.target - a.running) / f64::from(a.target);
-                let fb = f64::from(b.target - b.running) / f64::from(b.target);
-                (a.fixed.is_some().cmp(&b.fixed.is_some()))
-                    .then(fa.total_cmp(&fb))
-                    .then(std::cmp::Ordering::Greater)
-            })
-            .map(|(i, _)| i);
+        let grow = self.kind_to_grow();
         if let Some(kind) = grow {
             self.spawn_user(kind);
             return;
@@ -678,7 +664,9 @@ impl Runner {
         }
     }
 
-    /// The type furthest below its share, if any is below.
+    /// The type to start a user of next: types with a fixed count first (Locust spawns
+    /// them first), then the type furthest below its share, in proportion; ties go to
+    /// the type declared first. `None` when every type has its share.
     fn kind_to_grow(&self) -> Option<usize> {
         self.types
             .iter()
@@ -687,7 +675,9 @@ impl Runner {
             .max_by(|(_, a), (_, b)| {
                 let fa = f64::from(a.target - a.running) / f64::from(a.target);
                 let fb = f64::from(b.target - b.running) / f64::from(b.target);
-                fa.total_cmp(&fb).then(std::cmp::Ordering::Greater)
+                (a.fixed.is_some().cmp(&b.fixed.is_some()))
+                    .then(fa.total_cmp(&fb))
+                    .then(std::cmp::Ordering::Greater)
             })
             .map(|(i, _)| i)
     }

@@ -58,22 +58,8 @@ impl Limits {
 
 pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext, ctl: Control) {
     let mut selector = tasks.selector();
-    let mut user = loop {
-        if ctl.stop.is_cancelled() {
-            return;
-        }
-        let before = ctx.recorder.failures_recorded();
-        let t0 = Instant::now();
-        match guarded(U::on_start(&mut ctx), &ctl.kill).await {
-            Guarded::Done(Ok(user)) => break user,
-            Guarded::Done(Err(e)) => report_error(&ctx, "on_start", &e, before, t0),
-            Guarded::Panicked(msg) => report_panic(&ctx, "on_start", &msg, t0),
-            Guarded::Killed => return,
-        }
-        tokio::select! {
-            () = tokio::time::sleep(START_RETRY) => {}
-            () = ctl.stop.cancelled() => return,
-        }
+    let Some(mut user) = start_user::<U>(&mut ctx, &ctl).await else {
+        return;
     };
 
     while !ctl.stop.is_cancelled() {
@@ -102,14 +88,41 @@ pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext
         }
     }
 
+    stop_user(&mut user, &mut ctx).await;
+}
+
+/// Build the user with `on_start`, retrying after [`START_RETRY`] while it fails;
+/// `None` when the user is stopped first.
+pub(crate) async fn start_user<U: User>(ctx: &mut UserContext, ctl: &Control) -> Option<U> {
+    loop {
+        if ctl.stop.is_cancelled() {
+            return None;
+        }
+        let before = ctx.recorder.failures_recorded();
+        let t0 = Instant::now();
+        match guarded(U::on_start(ctx), &ctl.kill).await {
+            Guarded::Done(Ok(user)) => return Some(user),
+            Guarded::Done(Err(e)) => report_error(ctx, "on_start", &e, before, t0),
+            Guarded::Panicked(msg) => report_panic(ctx, "on_start", &msg, t0),
+            Guarded::Killed => return None,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(START_RETRY) => {}
+            () = ctl.stop.cancelled() => return None,
+        }
+    }
+}
+
+/// Call `on_stop`, counting its failure. It runs even after a kill; the runner aborts it
+/// if it outlives the grace time.
+pub(crate) async fn stop_user<U: User>(user: &mut U, ctx: &mut UserContext) {
     let before = ctx.recorder.failures_recorded();
     let t0 = Instant::now();
-    // on_stop runs even after a kill; the runner aborts it if it outlives the grace time.
     let never = CancellationToken::new();
-    match guarded(user.on_stop(&mut ctx), &never).await {
+    match guarded(user.on_stop(ctx), &never).await {
         Guarded::Done(Ok(())) | Guarded::Killed => {}
-        Guarded::Done(Err(e)) => report_error(&ctx, "on_stop", &e, before, t0),
-        Guarded::Panicked(msg) => report_panic(&ctx, "on_stop", &msg, t0),
+        Guarded::Done(Err(e)) => report_error(ctx, "on_stop", &e, before, t0),
+        Guarded::Panicked(msg) => report_panic(ctx, "on_stop", &msg, t0),
     }
 }
 
