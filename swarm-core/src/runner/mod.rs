@@ -567,7 +567,7 @@ impl Runner {
         let timer = precise::Timer::new(plan.precise_timer);
         // At most one precise wake per this gap (iterations due meanwhile start together,
         // up to the gap late, never early): bounds the scheduler's CPU at high rates.
-        let min_gap = Duration::from_micros(100);
+        let min_gap = Duration::from_micros(50);
         let mut last_wake = start;
         let mut tick = tokio::time::interval_at(start + self.tick, self.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
