@@ -174,3 +174,103 @@ impl MediatorPing {
         }
     }
 }
+
+/// Two agents on the mediator: each task sends a basic message from the first to the
+/// second through the mediator (routed by the second's mediation grant) and waits for it
+/// on the second's WebSocket; send-to-receipt is the recorded latency
+/// (`DIDCOMM basic_message`). A message not received within the time-out is a failure,
+/// and both agents onboard again (`DIDCOMM reconnect`).
+pub struct MediatorMessage {
+    pair: Option<(Agent, Agent)>,
+}
+
+impl std::fmt::Debug for MediatorMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediatorMessage")
+            .field("pair", &self.pair)
+            .finish()
+    }
+}
+
+async fn onboard_pair(
+    ctx: &UserContext,
+    s: &MediatorSettings,
+) -> Result<(Agent, Agent), TaskError> {
+    Ok((onboard(ctx, s).await?, onboard(ctx, s).await?))
+}
+
+#[async_trait]
+impl User for MediatorMessage {
+    async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+        let s = settings()?;
+        Ok(MediatorMessage {
+            pair: Some(onboard_pair(ctx, s).await?),
+        })
+    }
+
+    fn tasks() -> Tasks<Self> {
+        Tasks::new().task("message", Self::message)
+    }
+
+    fn wait_time(&self) -> Wait {
+        SETTINGS.get().map_or_else(
+            || Wait::between_secs(1.0, 2.0),
+            |s| Wait::between(s.min_wait, s.max_wait),
+        )
+    }
+
+    async fn on_stop(&mut self, _ctx: &mut UserContext) -> Result<(), TaskError> {
+        if let Some((a, b)) = self.pair.as_mut() {
+            a.close().await;
+            b.close().await;
+        }
+        Ok(())
+    }
+}
+
+impl MediatorMessage {
+    async fn message(&mut self, ctx: &mut UserContext) -> TaskResult {
+        let s = settings()?;
+        let rec = ctx.recorder().clone();
+        let Some((from, to)) = self.pair.as_mut() else {
+            let t0 = Instant::now();
+            match onboard_pair(ctx, s).await {
+                Ok(p) => {
+                    rec.record(&Sample::new(KIND, "reconnect", t0.elapsed()));
+                    self.pair = Some(p);
+                }
+                Err(e) => {
+                    rec.record(&Sample::new(KIND, "reconnect", t0.elapsed()).failure(e.message()));
+                }
+            }
+            return Ok(());
+        };
+        let Some(service) = to.routed_service() else {
+            return Err(TaskError::new("the receiving agent has no mediation grant"));
+        };
+        let content = crate::message::new_id();
+        let t0 = Instant::now();
+        let outcome = async {
+            from.send_basic_message(&service, &content).await?;
+            loop {
+                let got = to.receive().await?;
+                if got.message["content"].as_str() == Some(content.as_str()) {
+                    return Ok::<_, crate::agent::AriesError>(());
+                }
+            }
+        }
+        .await;
+        match outcome {
+            Ok(()) => rec.record(&Sample::new(KIND, "basic_message", t0.elapsed())),
+            Err(e) => {
+                rec.record(
+                    &Sample::new(KIND, "basic_message", t0.elapsed()).failure(&e.to_string()),
+                );
+                from.close().await;
+                to.close().await;
+                self.pair = None;
+            }
+        }
+        Ok(())
+    }
+}
