@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Parser;
 use futures::future::BoxFuture;
 
-use crate::config::{parse_duration, parse_host, Config};
+use crate::config::{parse_duration, parse_host, set, Config};
 use crate::error::{ConfigError, Error};
 use crate::report::{console, exit_code, Report};
 use crate::runner::RunnerHandle;
@@ -193,92 +193,39 @@ impl Args {
             c.load_file(path)?;
         }
         let a = self.clone();
-        if let Some(v) = a.users {
-            c.users = v;
-        }
-        if let Some(v) = a.spawn_rate {
-            c.spawn_rate = v;
-        }
-        if a.run_time.is_some() {
-            c.run_time = a.run_time;
-        }
-        if a.host.is_some() {
-            c.host = a.host;
-        }
-        if a.csv.is_some() {
-            c.csv = a.csv;
-        }
-        if a.json.is_some() {
-            c.json = a.json;
-        }
-        if !a.tags.is_empty() {
-            c.tags = a.tags;
-        }
-        if !a.exclude_tags.is_empty() {
-            c.exclude_tags = a.exclude_tags;
-        }
-        if let Some(v) = a.stop_timeout {
-            c.stop_timeout = v;
-        }
-        if a.seed.is_some() {
-            c.seed = a.seed;
-        }
-        if let Some(v) = a.loglevel {
-            c.loglevel = v;
-        }
-        if let Some(v) = a.log_json {
-            c.log_json = v;
-        }
-        if let Some(v) = a.only_summary {
-            c.only_summary = v;
-        }
-        if let Some(v) = a.preflight {
-            c.preflight = v;
-        }
-        if let Some(v) = a.exit_code_on_error {
-            c.exit_code_on_error = v;
-        }
+        let some = |v: Vec<String>| (!v.is_empty()).then_some(v);
+        set(&mut c.users, a.users);
+        set(&mut c.spawn_rate, a.spawn_rate);
+        set(&mut c.run_time, a.run_time.map(Some));
+        set(&mut c.host, a.host.map(Some));
+        set(&mut c.csv, a.csv.map(Some));
+        set(&mut c.json, a.json.map(Some));
+        set(&mut c.tags, some(a.tags));
+        set(&mut c.exclude_tags, some(a.exclude_tags));
+        set(&mut c.stop_timeout, a.stop_timeout);
+        set(&mut c.seed, a.seed.map(Some));
+        set(&mut c.loglevel, a.loglevel);
+        set(&mut c.log_json, a.log_json);
+        set(&mut c.only_summary, a.only_summary);
+        set(&mut c.preflight, a.preflight);
+        set(&mut c.exit_code_on_error, a.exit_code_on_error);
         if a.no_preflight {
             c.preflight = false;
         }
-        if a.shape.is_some() {
-            c.shape = a.shape;
-        }
-        if !a.thresholds.is_empty() {
-            c.thresholds = a.thresholds;
-        }
-        if let Some(v) = a.threshold_abort {
-            c.threshold_abort = v;
-        }
-        if let Some(v) = a.threshold_grace {
-            c.threshold_grace = v;
-        }
-        if a.arrival_rate.is_some() {
-            c.arrival_rate = a.arrival_rate;
-        }
-        if a.arrival_stages.is_some() {
-            c.arrival_stages = a.arrival_stages;
-        }
-        if let Some(v) = a.arrival_start_rate {
-            c.arrival_start_rate = v;
-        }
-        if a.pre_allocated.is_some() {
-            c.pre_allocated = a.pre_allocated;
-        }
-        if a.max_users.is_some() {
-            c.max_users = a.max_users;
-        }
-        if a.max_rps.is_some() {
-            c.max_rps = a.max_rps;
-        }
+        set(&mut c.shape, a.shape.map(Some));
+        set(&mut c.thresholds, some(a.thresholds));
+        set(&mut c.threshold_abort, a.threshold_abort);
+        set(&mut c.threshold_grace, a.threshold_grace);
+        set(&mut c.arrival_rate, a.arrival_rate.map(Some));
+        set(&mut c.arrival_stages, a.arrival_stages.map(Some));
+        set(&mut c.arrival_start_rate, a.arrival_start_rate);
+        set(&mut c.pre_allocated, a.pre_allocated.map(Some));
+        set(&mut c.max_users, a.max_users.map(Some));
+        set(&mut c.max_rps, a.max_rps.map(Some));
         // The command line runs in real time: the precise timer unless turned off.
         c.precise_timer = a.precise_timer.unwrap_or(true);
-        if let Some(v) = a.max_lateness {
-            c.max_lateness = v;
-        }
-        if !a.user_types.is_empty() {
-            c.user_types = a.user_types;
-        }
+        set(&mut c.max_lateness, a.max_lateness);
+        set(&mut c.user_types, some(a.user_types));
         c.validate()?;
         Ok(c)
     }

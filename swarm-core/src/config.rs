@@ -293,47 +293,29 @@ impl Config {
         if let Some(s) = stop_timeout {
             self.stop_timeout = parse_duration_for("stop-timeout", &s)?;
         }
-        if seed.is_some() {
-            self.seed = seed;
-        }
+        set(&mut self.seed, seed.map(Some));
         set(&mut self.tags, tags);
         set(&mut self.exclude_tags, exclude_tags);
-        if csv.is_some() {
-            self.csv = csv;
-        }
-        if json.is_some() {
-            self.json = json;
-        }
+        set(&mut self.csv, csv.map(Some));
+        set(&mut self.json, json.map(Some));
         set(&mut self.user_types, user_types);
         set(&mut self.loglevel, loglevel);
         set(&mut self.log_json, log_json);
         set(&mut self.only_summary, only_summary);
         set(&mut self.exit_code_on_error, exit_code_on_error);
         set(&mut self.preflight, preflight);
-        if shape.is_some() {
-            self.shape = shape;
-        }
+        set(&mut self.shape, shape.map(Some));
         set(&mut self.thresholds, thresholds);
         set(&mut self.threshold_abort, threshold_abort);
         if let Some(s) = threshold_grace {
             self.threshold_grace = parse_duration_for("threshold-grace", &s)?;
         }
-        if arrival_rate.is_some() {
-            self.arrival_rate = arrival_rate;
-        }
-        if arrival_stages.is_some() {
-            self.arrival_stages = arrival_stages;
-        }
+        set(&mut self.arrival_rate, arrival_rate.map(Some));
+        set(&mut self.arrival_stages, arrival_stages.map(Some));
         set(&mut self.arrival_start_rate, arrival_start_rate);
-        if pre_allocated.is_some() {
-            self.pre_allocated = pre_allocated;
-        }
-        if max_users.is_some() {
-            self.max_users = max_users;
-        }
-        if max_rps.is_some() {
-            self.max_rps = max_rps;
-        }
+        set(&mut self.pre_allocated, pre_allocated.map(Some));
+        set(&mut self.max_users, max_users.map(Some));
+        set(&mut self.max_rps, max_rps.map(Some));
         if let Some(s) = max_lateness {
             self.max_lateness = parse_duration_for("max-lateness", &s)?;
         }
@@ -354,7 +336,8 @@ impl Config {
     }
 }
 
-fn set<T>(slot: &mut T, value: Option<T>) {
+/// Overlay a layer's value, when it has one.
+pub(crate) fn set<T>(slot: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *slot = v;
     }

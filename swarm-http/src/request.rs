@@ -153,9 +153,7 @@ impl<'c> RequestBuilder<'c> {
             Some(v) => v(&resp),
             None => Ok(()),
         });
-        let sample = Sample::new(method.as_str(), &name, elapsed)
-            .bytes(resp.body.len() as u64)
-            .code(i64::from(resp.status.as_u16()));
+        let sample = resp.sample(method.as_str(), &name, elapsed);
         match verdict {
             Ok(()) => {
                 client.recorder.record(&sample);
@@ -299,6 +297,13 @@ pub struct Response {
 }
 
 impl Response {
+    /// The sample that records this response: its size and status.
+    fn sample<'a>(&self, kind: &'a str, name: &'a str, elapsed: Duration) -> Sample<'a> {
+        Sample::new(kind, name, elapsed)
+            .bytes(self.body.len() as u64)
+            .code(i64::from(self.status.as_u16()))
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -386,9 +391,7 @@ impl CheckedResponse {
         let Ok((resp, elapsed)) = &self.result else {
             return; // already recorded as a transport failure
         };
-        let sample = Sample::new(self.kind.as_str(), &self.name, *elapsed)
-            .bytes(resp.body.len() as u64)
-            .code(i64::from(resp.status.as_u16()));
+        let sample = resp.sample(self.kind.as_str(), &self.name, *elapsed);
         match verdict {
             Ok(()) => self.recorder.record(&sample),
             Err(m) => self.recorder.record(&sample.failure(&m)),

@@ -3,20 +3,28 @@
 //! drive.
 
 mod arrival;
+mod distribute;
+mod handle;
 mod panic;
 mod precise;
+mod spec;
 mod user_loop;
+
+use distribute::{distribute, mix};
+pub(crate) use handle::Observer;
+pub use handle::{Command, Progress, RunnerHandle, StopReason};
+use spec::SpawnFn;
+pub(crate) use spec::{HookFn, UserSpec};
 
 pub(crate) use arrival::Arrival;
 
 pub use user_loop::TASK_KIND;
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::SeedableRng;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -24,86 +32,11 @@ use url::Url;
 
 pub(crate) use panic::install_quiet_hook;
 
-use crate::stats::{Aggregator, HistoryRow, Snapshot};
-use crate::task::Tasks;
-use crate::user::{RunScope, User, UserContext, UserRng};
+use crate::stats::{Aggregator, Snapshot};
+use crate::user::{RunScope, UserContext, UserRng};
 
 /// How long `on_stop` may still run after the users were killed.
 const ON_STOP_GRACE: Duration = Duration::from_secs(2);
-
-pub(crate) type HookFn =
-    fn(
-        crate::user::RunContext,
-    ) -> futures::future::BoxFuture<'static, Result<(), crate::error::TaskError>>;
-
-/// Starts one user: closed-model loop, or a pool user of the open model with its link.
-type SpawnFn = Box<
-    dyn Fn(
-            UserContext,
-            user_loop::Control,
-            Option<arrival::Link>,
-        ) -> futures::future::BoxFuture<'static, ()>
-        + Send
-        + Sync,
->;
-
-/// A user type as the runner sees it.
-pub(crate) struct UserSpec {
-    pub(crate) name: &'static str,
-    pub(crate) weight: u32,
-    pub(crate) fixed_count: Option<u32>,
-    /// Filters the tasks by tags; `None` when no task is left.
-    prepare: PrepareFn,
-    pub(crate) test_start: HookFn,
-    pub(crate) test_stop: HookFn,
-}
-
-impl fmt::Debug for UserSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserSpec")
-            .field("name", &self.name)
-            .field("weight", &self.weight)
-            .field("fixed_count", &self.fixed_count)
-            .finish_non_exhaustive()
-    }
-}
-
-impl UserSpec {
-    pub(crate) fn of<U: User>() -> Self {
-        UserSpec {
-            name: U::name(),
-            weight: U::weight(),
-            fixed_count: U::fixed_count(),
-            prepare: prepare::<U>,
-            test_start: |run| Box::pin(async move { U::test_start(&run).await }),
-            test_stop: |run| Box::pin(async move { U::test_stop(&run).await }),
-        }
-    }
-}
-
-/// Per-task rate limiters of a user type, by task index.
-type TaskLimits = Vec<Option<crate::rate::RateLimiter>>;
-
-/// Filters a user type's tasks by tags and makes its per-run spawner.
-type PrepareFn = fn(&[String], &[String]) -> Option<(TaskLimits, SpawnFn)>;
-
-fn prepare<U: User>(tags: &[String], exclude: &[String]) -> Option<(TaskLimits, SpawnFn)> {
-    let tasks: Arc<Tasks<U>> = Arc::new(U::tasks().filtered(tags, exclude));
-    if tasks.is_empty() {
-        return None;
-    }
-    let per_task = tasks
-        .iter()
-        .map(|t| t.max_rps_cap().and_then(crate::rate::RateLimiter::new))
-        .collect();
-    Some((
-        per_task,
-        Box::new(move |ctx, ctl, link| match link {
-            None => Box::pin(user_loop::run_user::<U>(tasks.clone(), ctx, ctl)),
-            Some(link) => Box::pin(arrival::run_pool_user::<U>(tasks.clone(), ctx, ctl, link)),
-        }),
-    ))
-}
 
 /// What the runner needs to know, checked beforehand by the config layer.
 pub(crate) struct Plan {
@@ -125,108 +58,6 @@ pub(crate) struct Plan {
     /// The run-wide cap on task starts per second.
     pub(crate) max_rps: Option<crate::rate::RateLimiter>,
 }
-
-/// A command to a running test.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Command {
-    /// Change the number of users, reached at `spawn_rate` users per second.
-    SetUsers {
-        /// The new total.
-        users: u32,
-        /// Users started or stopped per second.
-        spawn_rate: f64,
-    },
-    /// End the run (as when the run time is over).
-    Stop,
-    /// Ask for the statistics so far.
-    Snapshot(oneshot::Sender<Snapshot>),
-}
-
-/// Drives a running test: one channel for the command line, a web UI or a distributed
-/// worker. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct RunnerHandle {
-    tx: mpsc::UnboundedSender<Command>,
-    kill: CancellationToken,
-}
-
-impl RunnerHandle {
-    /// Send a command; `false` when the run is already over.
-    pub fn send(&self, cmd: Command) -> bool {
-        self.tx.send(cmd).is_ok()
-    }
-
-    /// Change the number of users.
-    pub fn set_users(&self, users: u32, spawn_rate: f64) -> bool {
-        self.send(Command::SetUsers { users, spawn_rate })
-    }
-
-    /// End the run; the report is still written.
-    pub fn stop(&self) -> bool {
-        self.send(Command::Stop)
-    }
-
-    /// Cancel the users' running tasks at once, without waiting for the stop timeout
-    /// (a second Ctrl-C). Use after [`RunnerHandle::stop`].
-    pub fn kill(&self) {
-        self.kill.cancel();
-    }
-
-    /// The statistics so far, or `None` when the run is over.
-    pub async fn snapshot(&self) -> Option<Snapshot> {
-        let (tx, rx) = oneshot::channel();
-        if !self.send(Command::Snapshot(tx)) {
-            return None;
-        }
-        rx.await.ok()
-    }
-}
-
-/// Why a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum StopReason {
-    /// The run time was over.
-    RunTime,
-    /// A stop command (Ctrl-C, SIGTERM, a handle) ended it.
-    Stopped,
-    /// Every handle was dropped while the run had no run time.
-    Detached,
-    /// The load shape ended the run.
-    ShapeDone,
-    /// A threshold with abort-on-fail failed.
-    ThresholdAbort,
-}
-
-impl fmt::Display for StopReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StopReason::RunTime => "run time over",
-            StopReason::Stopped => "stopped",
-            StopReason::Detached => "all handles dropped",
-            StopReason::ShapeDone => "load shape finished",
-            StopReason::ThresholdAbort => "a threshold failed (aborted)",
-        })
-    }
-}
-
-/// What the runner tells an observer once a tick.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Progress<'a> {
-    /// Time since the start.
-    pub elapsed: Duration,
-    /// Users running.
-    pub users: u32,
-    /// Users asked for.
-    pub target_users: u32,
-    /// The newest history row.
-    pub row: &'a HistoryRow,
-}
-
-pub(crate) type Observer = Box<dyn FnMut(&Progress<'_>) + Send>;
 
 pub(crate) struct RunOutcome {
     pub(crate) snapshot: Snapshot,
@@ -547,123 +378,6 @@ impl Runner {
         self.agg.snapshot(self.running())
     }
 
-    /// The open model: pre-allocate the pool, then start iterations on schedule.
-    async fn run_arrival(mut self, plan: Arrival) -> RunOutcome {
-        self.agg.reset();
-        self.agg.open_model();
-        let idle: arrival::IdlePool = Arc::new(parking_lot::Mutex::new(arrival::PoolState {
-            max_lateness: plan.max_lateness,
-            ..arrival::PoolState::default()
-        }));
-        // Pre-allocate, spread over the types by weight as in the closed model.
-        self.set_target(plan.pre_allocated, f64::INFINITY);
-        while let Some(kind) = self.kind_to_grow() {
-            self.spawn_any(kind, Some((idle.clone(), None)));
-        }
-        let start = Instant::now();
-        let end = start + arrival::duration(&plan);
-        let deadline = self.run_time.map_or(end, |d| (start + d).min(end));
-        let mut cursor = arrival::Cursor { k: 0 };
-        let timer = precise::Timer::new(plan.precise_timer);
-        // At most one precise wake per this gap (iterations due meanwhile start together,
-        // up to the gap late, never early): bounds the scheduler's CPU at high rates.
-        let min_gap = Duration::from_micros(50);
-        let mut last_wake = start;
-        let mut tick = tokio::time::interval_at(start + self.tick, self.tick);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-
-        let reason = loop {
-            let next = cursor
-                .next_at(&plan.schedule, start)
-                .filter(|t| *t < deadline);
-            let wake_at = match next {
-                Some(t) if plan.precise_timer => Some(t.max(last_wake + min_gap)),
-                other => other,
-            };
-            tokio::select! {
-                biased;
-                cmd = self.rx.recv() => match cmd {
-                    Some(Command::Stop) => break StopReason::Stopped,
-                    Some(Command::Snapshot(tx)) => {
-                        let _ = tx.send(self.snapshot());
-                    }
-                    Some(Command::SetUsers { .. }) => {
-                        tracing::warn!("set users ignored: the open model sets its own pool");
-                    }
-                    None => {}
-                },
-                () = tokio::time::sleep_until(deadline) => break StopReason::RunTime,
-                () = timer.sleep_until(wake_at.unwrap_or(deadline)), if wake_at.is_some() => {
-                    let now = Instant::now();
-                    last_wake = now;
-                    while let Some(t) = cursor.next_at(&plan.schedule, start).filter(|t| *t <= now && *t < deadline) {
-                        self.dispatch(t, &plan, &idle);
-                        cursor.k += 1;
-                    }
-                }
-                _ = tick.tick() => {
-                    {
-                        let mut pool = idle.lock();
-                        let _ = pool.take_backlog(Instant::now()).map(|t| pool.backlog.push_front(t));
-                        self.agg.set_dropped(pool.dropped);
-                    }
-                    self.on_tick(start);
-                    if self.threshold_abort(start.elapsed()) {
-                        break StopReason::ThresholdAbort;
-                    }
-                }
-                Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
-            }
-        };
-        {
-            // Iterations still waiting for a user never started.
-            let mut pool = idle.lock();
-            let waiting = pool.backlog.len() as u64;
-            pool.backlog.clear();
-            pool.dropped += waiting;
-            self.agg.set_dropped(pool.dropped);
-        }
-        // Pool users waiting for a ticket stop at once; busy ones get the stop timeout.
-        for slot in &mut self.slots {
-            slot.tickets = None;
-        }
-        self.stop_all().await;
-        self.agg.tick(0);
-        let snapshot = self.agg.snapshot(0);
-        RunOutcome { snapshot, reason }
-    }
-
-    /// Give the iteration due at `scheduled` to an idle pool user, or a new one while the
-    /// pool may grow; otherwise it is dropped.
-    fn dispatch(&mut self, scheduled: Instant, plan: &Arrival, idle: &arrival::IdlePool) {
-        loop {
-            let Some(slot) = idle.lock().idle.pop() else {
-                break;
-            };
-            if let Some(tx) = self.slots.get(slot).and_then(|s| s.tickets.as_ref()) {
-                if tx.try_send(scheduled).is_ok() {
-                    return;
-                }
-            }
-        }
-        if self.running() < plan.max_users {
-            let total = self.running() + 1;
-            self.set_target(total, f64::INFINITY);
-            if let Some(kind) = self.kind_to_grow() {
-                self.spawn_any(kind, Some((idle.clone(), Some(scheduled))));
-                return;
-            }
-        }
-        // Every user busy and the pool full: the iteration waits for a user (its
-        // lateness then shows in the corrected latency), or is dropped when too late.
-        let mut pool = idle.lock();
-        if !pool.max_lateness.is_zero() {
-            pool.backlog.push_back(scheduled);
-        } else {
-            pool.dropped += 1;
-        }
-    }
-
     /// The type to start a user of next: types with a fixed count first (Locust spawns
     /// them first), then the type furthest below its share, in proportion; ties go to
     /// the type declared first. `None` when every type has its share.
@@ -819,75 +533,5 @@ impl Runner {
             self.join.abort_all();
             while self.join.join_next().await.is_some() {}
         }
-    }
-}
-
-/// The per-user RNG seed: the run seed mixed with the user type and the user's number.
-fn mix(seed: u64, name: &str, n: u64) -> u64 {
-    // FNV-1a over the name, then splitmix64.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    let mut z = seed ^ h ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// Split `users` over types given as (weight, fixed count).
-pub(crate) fn distribute(users: u32, types: &[(u32, Option<u32>)]) -> Vec<u32> {
-    let mut out = vec![0u32; types.len()];
-    let mut left = users;
-    for (i, (_, fixed)) in types.iter().enumerate() {
-        if let Some(n) = fixed {
-            let n = (*n).min(left);
-            out[i] = n;
-            left -= n;
-        }
-    }
-    let weighted: Vec<usize> = (0..types.len()).filter(|i| types[*i].1.is_none()).collect();
-    let total: u64 = weighted.iter().map(|i| u64::from(types[*i].0)).sum();
-    if total == 0 || left == 0 {
-        return out;
-    }
-    let mut given = 0u32;
-    let mut remainders = Vec::new();
-    for i in &weighted {
-        let exact = u64::from(left) * u64::from(types[*i].0);
-        let n = u32::try_from(exact / total).unwrap_or(u32::MAX);
-        out[*i] = n;
-        given += n;
-        remainders.push((exact % total, *i));
-    }
-    // Largest remainder first; ties go to the type declared first.
-    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, i) in remainders.into_iter().take((left - given) as usize) {
-        out[i] += 1;
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn distribute_fixed_then_weights() {
-        assert_eq!(distribute(10, &[(1, None), (1, None)]), [5, 5]);
-        assert_eq!(distribute(10, &[(3, None), (1, None)]), [8, 2]);
-        assert_eq!(distribute(3, &[(1, None), (1, None)]), [2, 1]);
-        assert_eq!(distribute(10, &[(1, Some(2)), (1, None)]), [2, 8]);
-        assert_eq!(distribute(1, &[(1, Some(2)), (1, None)]), [1, 0]);
-        assert_eq!(distribute(0, &[(1, None)]), [0]);
-        assert_eq!(distribute(7, &[(0, None), (2, None)]), [0, 7]);
-    }
-
-    #[test]
-    fn seeds_differ_per_user_and_type() {
-        assert_ne!(mix(1, "A", 0), mix(1, "A", 1));
-        assert_ne!(mix(1, "A", 0), mix(1, "B", 0));
-        assert_eq!(mix(1, "A", 0), mix(1, "A", 0));
     }
 }

@@ -1,4 +1,6 @@
+use super::metric::fmt_num;
 use super::*;
+use crate::stats::EntrySnapshot;
 
 fn entry(kind: &str, name: &str, ms: &[u64], failures: u64) -> EntrySnapshot {
     let mut e = EntrySnapshot::empty(kind, name);
