@@ -217,12 +217,21 @@ e = {x["name"]: x for x in d["entries"]}
 p = e.get("trust_ping", {"percentiles_ms": {}, "requests": 0, "failures": 0})
 pc = p["percentiles_ms"] or {}
 g = lambda k: "%.1f" % pc[k] if pc.get(k) is not None else "-"
+# Steady-phase latency: the history's 10-s windows that lie inside the phase, back to back
+# (all pings once onboarding is over): the median of their p50s, the worst p95 and p99.
+wins = [h["percentiles_ms"] for h in d["history"] if ts + 10 <= h["timestamp"] <= te]
+wins = [w for w in wins[::10] if w and w[0] is not None]
+f = lambda v: "%.1f" % v
+sp50 = f(sorted(w[0] for w in wins)[len(wins) // 2]) if wins else "-"
+sp95 = f(max(w[5] for w in wins)) if wins else "-"
+sp99 = f(max(w[7] for w in wins)) if wins else "-"
 print(at(te) - at(ts), g("p50"), g("p95"), g("p99"), p["requests"], p["failures"],
       e.get("connect", {}).get("failures", 0), e.get("mediate", {}).get("failures", 0),
-      e.get("mediate", {}).get("requests", 0) - e.get("mediate", {}).get("failures", 0))
+      e.get("mediate", {}).get("requests", 0) - e.get("mediate", {}).get("failures", 0),
+      "%s/%s/%s" % (sp50, sp95, sp99))
 PY
 ) || die "[$tag] cannot read $WORK/$tag.json"
-    read -r PINGS P50 P95 P99 PING_REQS PING_FAILS CONN_FAILS MED_FAILS MED_OK <<<"$out"
+    read -r PINGS P50 P95 P99 PING_REQS PING_FAILS CONN_FAILS MED_FAILS MED_OK STEADY_PCT <<<"$out"
     ONB_OK=$MED_OK
     local dt
     dt=$(calc %.3f "$te - $ts")
@@ -257,14 +266,14 @@ for p in "${plan[@]}"; do
     IFS=: read -r n a b <<<"$p"
     run_one "n$n-w$a-$b" "$n" "$R" "$a" "$b" "$PING_PHASE"
     kb=$(calc %.1f "($RSS_END - $RSS_BASE) / $n")
-    rows+=("$(printf '%6s %7s %7s %10s %8s %9s %9s %8s %7s %7s %7s %9s %11s' \
+    rows+=("$(printf '%6s %7s %7s %10s %8s %9s %9s %8s %7s %7s %7s %18s %9s %11s' \
         "$n" "$a-$b" "$ONB_OK" "$ONB_RATE" "$PING_RATE" "$US_PER_PING" "$SW_CPU_PCT" "$MED_CPU_PCT" \
-        "$P50" "$P95" "$P99" "$PING_FAILS/$PING_REQS" "$kb ($RSS_END)")")
+        "$P50" "$P95" "$P99" "$STEADY_PCT" "$PING_FAILS/$PING_REQS" "$kb ($RSS_END)")")
 done
 
 printf '\nAries mediator: ACA-Py 1.7.0 on CPU 0, Swarm mediator_ping on CPU 1, spawn rate %s/s, steady phase %ss\n' "$R" "$PING_PHASE"
-printf 'baseline RSS (1 agent): %s kB; pings: --timeout %ss; p50/p95/p99 over the whole run, ms\n' "$RSS_BASE" "$PING_TIMEOUT"
-printf '%6s %7s %7s %10s %8s %9s %9s %8s %7s %7s %7s %9s %11s\n' \
-    N wait mediated onboard/s pings/s "us/ping" "swarm%" "acapy%" p50 p95 p99 "ping fail" "kB/agent (RSS)"
+printf 'baseline RSS (1 agent): %s kB; pings: --timeout %ss; p50/p95/p99 over the whole run, ms; steady: 10-s windows of the steady phase (median p50, worst p95/p99)\n' "$RSS_BASE" "$PING_TIMEOUT"
+printf '%6s %7s %7s %10s %8s %9s %9s %8s %7s %7s %7s %18s %9s %11s\n' \
+    N wait mediated onboard/s pings/s "us/ping" "swarm%" "acapy%" p50 p95 p99 "steady p50/p95/p99" "ping fail" "kB/agent (RSS)"
 for row in "${rows[@]}"; do printf '%s\n' "$row"; done
 for f in "$WORK"/*.cmd; do printf '  %s: %s\n' "$(basename "$f" .cmd)" "$(cat "$f")"; done

@@ -7,6 +7,9 @@
 //! cargo run --release --example mediator_ping -- -u 20 -r 2 -t 1m     # starts a local ACA-Py from peers/
 //! ```
 //!
+//! `mediator_ping MediatorMessage` runs pairs of agents that send each other basic messages
+//! through the mediator instead (`--pickup` says how the receiver collects them).
+//!
 //! With no `MEDIATION_URL` (or `--mediation-url`), and ACA-Py installed with
 //! `peers/install mediator`, it starts a local mediator on 127.0.0.1, uses its invitation,
 //! and stops it (by PID) at the end.
@@ -15,7 +18,7 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use clap::Parser;
-use swarm_aries::users::{MediatorPing, MediatorSettings};
+use swarm_aries::users::{MediatorMessage, MediatorPing, MediatorSettings, Pickup};
 use swarm_aries::Invitation;
 
 #[derive(Debug, Parser)]
@@ -57,9 +60,24 @@ struct Cli {
         value_name = "SECS"
     )]
     timeout: f64,
+
+    /// How MediatorMessage receivers get messages: push (on the WebSocket; ACA-Py), live
+    /// (messagepickup 2.0 live mode), poll (messagepickup 2.0), batch (messagepickup 1.0)
+    #[arg(
+        long,
+        env = "MEDIATION_PICKUP",
+        default_value = "push",
+        value_name = "MODE"
+    )]
+    pickup: Pickup,
+
+    /// Seconds between two pickups with --pickup poll or batch
+    #[arg(long, default_value_t = 0.2, value_name = "SECS")]
+    poll_interval: f64,
 }
 
 swarm_core::register_user!(MediatorPing);
+swarm_core::register_user!(MediatorMessage);
 
 /// A mediator this example started; stopped by PID when dropped.
 struct LocalMediator {
@@ -114,6 +132,7 @@ fn main() -> ExitCode {
             secs("--max-wait", cli.max_wait)?,
             secs("--timeout", cli.timeout)?,
         );
+        let poll = secs("--poll-interval", cli.poll_interval)?;
         if min > max {
             return Err(format!(
                 "--min-wait ({min:?}) is above --max-wait ({max:?})"
@@ -134,9 +153,15 @@ fn main() -> ExitCode {
             MediatorSettings::new(invitation)
                 .wait(min, max)
                 .timeout(timeout)
+                .pickup(cli.pickup, poll)
                 .install();
         }
         let mut args = cli.swarm.clone();
+        // Without user type names on the command line, only the pings (name
+        // MediatorMessage, or both, to send basic messages between agent pairs).
+        if args.user_types.is_empty() && !args.list {
+            args.user_types = vec!["MediatorPing".to_owned()];
+        }
         // The agents talk to the mediator named in the invitation, not to a --host.
         args.no_preflight = true;
         Ok(swarm_core::cli::App::new().run_args(&args))

@@ -11,7 +11,9 @@ pub mod message;
 mod service;
 pub mod users;
 
-pub use crate::agent::{resolve_their_service, Agent, AgentOptions, AriesError, Grant};
+pub use crate::agent::{
+    resolve_their_service, Agent, AgentOptions, AriesError, Grant, PickupStatus,
+};
 pub use crate::envelope::{
     forward, pack, pack_bytes, pack_for_service, unpack, Keyring, Unpacked, FORWARD_TYPE,
 };

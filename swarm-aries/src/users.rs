@@ -6,11 +6,45 @@ use std::time::{Duration, Instant};
 use swarm_core::prelude::*;
 use swarm_core::Sample;
 
-use crate::agent::{Agent, AgentOptions};
+use crate::agent::{Agent, AgentOptions, AriesError};
 use crate::invitation::Invitation;
 
 /// The kind under which DIDComm operations are recorded.
 pub const KIND: &str = "DIDCOMM";
+
+/// How a receiving agent gets the messages its mediator holds for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Pickup {
+    /// The mediator sends them over the agent's return-routed WebSocket as they come
+    /// (ACA-Py; Credo with `DirectDelivery`).
+    #[default]
+    Push,
+    /// messagepickup 2.0 live mode, turned on after mediation (Credo with
+    /// `QueueAndLiveModeDelivery`): deliveries come over the WebSocket and are acknowledged.
+    Live,
+    /// messagepickup 2.0 polling: `delivery-request` and `messages-received` every poll
+    /// interval until the message is there.
+    Poll,
+    /// messagepickup 1.0 `batch-pickup` every poll interval.
+    Batch,
+}
+
+impl std::str::FromStr for Pickup {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "push" => Ok(Pickup::Push),
+            "live" => Ok(Pickup::Live),
+            "poll" | "v2" => Ok(Pickup::Poll),
+            "batch" | "v1" => Ok(Pickup::Batch),
+            other => Err(format!(
+                "unknown pickup mode '{other}' (expected push, live, poll or batch)"
+            )),
+        }
+    }
+}
 
 /// Settings of the mediator users: the mediator's invitation and the wait between pings.
 #[derive(Debug, Clone)]
@@ -24,6 +58,10 @@ pub struct MediatorSettings {
     pub max_wait: Duration,
     /// How long to wait for each reply before counting a failure.
     pub timeout: Duration,
+    /// How receiving agents get their messages ([`MediatorMessage`]).
+    pub pickup: Pickup,
+    /// The wait between two pickups when polling ([`Pickup::Poll`], [`Pickup::Batch`]).
+    pub poll_interval: Duration,
 }
 
 impl MediatorSettings {
@@ -34,7 +72,17 @@ impl MediatorSettings {
             min_wait: Duration::from_secs(1),
             max_wait: Duration::from_secs(2),
             timeout: Duration::from_secs(30),
+            pickup: Pickup::Push,
+            poll_interval: Duration::from_millis(200),
         }
+    }
+
+    /// Set how receiving agents get their messages, and the poll interval.
+    #[must_use]
+    pub fn pickup(mut self, pickup: Pickup, poll_interval: Duration) -> Self {
+        self.pickup = pickup;
+        self.poll_interval = poll_interval;
+        self
     }
 
     /// Set the wait between pings.
@@ -88,6 +136,10 @@ async fn onboard(ctx: &UserContext, s: &MediatorSettings) -> Result<Agent, TaskE
         .await?;
     rec.measure(KIND, "mediate", agent.request_mediation())
         .await?;
+    if s.pickup == Pickup::Live {
+        rec.measure(KIND, "live_delivery", agent.set_live_delivery(true))
+            .await?;
+    }
     Ok(agent)
 }
 
@@ -176,8 +228,9 @@ impl MediatorPing {
 }
 
 /// Two agents on the mediator: each task sends a basic message from the first to the
-/// second through the mediator (routed by the second's mediation grant) and waits for it
-/// on the second's WebSocket; send-to-receipt is the recorded latency
+/// second through the mediator (routed by the second's mediation grant) and waits until
+/// the second has it, by the settings' [`Pickup`] mode (pushed on its WebSocket by default;
+/// messagepickup 2.0 live or polled, or 1.0 batches); send-to-receipt is the recorded latency
 /// (`DIDCOMM basic_message`). A message not received within the time-out is a failure,
 /// and both agents onboard again (`DIDCOMM reconnect`).
 pub struct MediatorMessage {
@@ -252,12 +305,7 @@ impl MediatorMessage {
         let t0 = Instant::now();
         let outcome = async {
             from.send_basic_message(&service, &content).await?;
-            loop {
-                let got = to.receive().await?;
-                if got.message["content"].as_str() == Some(content.as_str()) {
-                    return Ok::<_, crate::agent::AriesError>(());
-                }
-            }
+            await_content(to, &content, s).await
         }
         .await;
         match outcome {
@@ -274,3 +322,42 @@ impl MediatorMessage {
         Ok(())
     }
 }
+
+/// Waits until `to` has the basic message with `content`, the way `s.pickup` says; other
+/// messages are dropped.
+async fn await_content(
+    to: &mut Agent,
+    content: &str,
+    s: &MediatorSettings,
+) -> Result<(), AriesError> {
+    let has = |m: &crate::Unpacked| m.message["content"].as_str() == Some(content);
+    match s.pickup {
+        Pickup::Push | Pickup::Live => loop {
+            if has(&to.receive().await?) {
+                return Ok(());
+            }
+        },
+        Pickup::Poll | Pickup::Batch => {
+            let deadline = tokio::time::Instant::now() + s.timeout;
+            loop {
+                let got = if s.pickup == Pickup::Poll {
+                    to.pickup(POLL_BATCH).await?
+                } else {
+                    to.batch_pickup(POLL_BATCH).await?
+                };
+                if got.iter().any(has) {
+                    return Ok(());
+                }
+                if tokio::time::Instant::now() + s.poll_interval >= deadline {
+                    return Err(AriesError::Timeout {
+                        waiting_for: "the basic message in a pickup".to_owned(),
+                    });
+                }
+                tokio::time::sleep(s.poll_interval).await;
+            }
+        }
+    }
+}
+
+/// Messages asked for in one pickup.
+const POLL_BATCH: usize = 10;

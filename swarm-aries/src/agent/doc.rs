@@ -65,7 +65,7 @@ fn service_of_doc(doc: &Value) -> Option<Service> {
     best.into_iter().next()
 }
 
-fn attachment_json(att: &Value) -> Option<Value> {
+pub(super) fn attachment_json(att: &Value) -> Option<Value> {
     let data = att.get("data")?;
     if let Some(j) = data.get("json") {
         return Some(j.clone());

@@ -2,6 +2,7 @@
 //! client side of didexchange, coordinate-mediation, trust ping and basic message.
 
 mod doc;
+mod pickup;
 mod transport;
 
 use std::collections::VecDeque;
@@ -17,6 +18,7 @@ use crate::service::Service;
 use crate::{pack_for_service, unpack, Unpacked};
 
 pub use doc::resolve_their_service;
+pub use pickup::PickupStatus;
 use transport::Transport;
 
 /// What went wrong for one agent. The run and the other agents go on.
@@ -274,12 +276,29 @@ impl Agent {
     }
 
     /// The next message for this agent (queued ones first), waiting at most the timeout.
+    ///
+    /// A messagepickup 2.0 delivery (live mode) is opened and acknowledged here: its
+    /// messages come out one by one. Pickup status messages are skipped.
     pub async fn receive(&mut self) -> Result<Unpacked, AriesError> {
-        if let Some(m) = self.inbox.pop_front() {
-            return Ok(m);
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        loop {
+            let got = match self.inbox.pop_front() {
+                Some(m) => m,
+                None => {
+                    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if remaining.is_zero() {
+                        return Err(AriesError::Timeout {
+                            waiting_for: "a message".to_owned(),
+                        });
+                    }
+                    let bytes = self.transport.recv(remaining).await?;
+                    unpack(&bytes, &self.key)?
+                }
+            };
+            if let Some(m) = self.absorb(got).await? {
+                return Ok(m);
+            }
         }
-        let bytes = self.transport.recv(self.timeout).await?;
-        Ok(unpack(&bytes, &self.key)?)
     }
 
     /// Send `msg`, then wait for the reply that `matches` (other messages are kept for
