@@ -27,9 +27,33 @@ acapy_paths() {
   ACAPY_STAMP="$ACAPY_HOME/stamp"
 }
 
+# Credo (Node.js) mediator `mediator-credo`: the npm tree pinned by peers/credo/package-lock.json
+# in .peers/mediator-credo/node_modules, the askar native library (from the PyPI wheel
+# aries-askar==CREDO_ASKAR_VERSION) in .peers/mediator-credo/askar/. The scripts stay in
+# peers/credo/ and load the packages from there (CREDO_HOME).
+CREDO_SRC="$PEERS_SRC/credo"
+CREDO_HOME="$PEERS_HOME/mediator-credo"
+CREDO_STAMP="$CREDO_HOME/stamp"
+CREDO_ASKAR_VERSION=0.4.6
+CREDO_ASKAR_LIB="$CREDO_HOME/askar/libaries_askar.so"
+
+# The stamp `peers/install mediator-credo` writes: lock hash, askar version, Node major
+# (the rebuilt ffi/ref bindings are tied to Node's ABI).
+credo_stamp_line() {
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)" || major=none
+  printf '%s askar-%s node-%s\n' "$(sha256sum "$CREDO_SRC/package-lock.json" | cut -d' ' -f1)" \
+    "$CREDO_ASKAR_VERSION" "$major"
+}
+
+credo_installed() {
+  [[ -f "$CREDO_STAMP" && -f "$CREDO_ASKAR_LIB" && -d "$CREDO_HOME/node_modules/@credo-ts/core" ]] || return 1
+  [[ "$(cat "$CREDO_STAMP")" == "$(credo_stamp_line)" ]]
+}
+
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
-KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy)
-STARTABLE_PEERS=(locust nginx mediator mediator-legacy)
+KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo)
+STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo)
 
 PROG="peers/$(basename "$0")"
 
