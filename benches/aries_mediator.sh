@@ -6,10 +6,12 @@
 # get mediation at a spawn rate R; once every agent is mediated (the mediator's admin API
 # counts granted mediations) a steady ping phase of PING_PHASE seconds is measured, then
 # Swarm is stopped with SIGTERM (it writes its reports). A 1-agent run gives the baseline
-# RSS. See benches/README.md ("aries_mediator.sh") for what each figure means.
+# RSS. Then the reference it replaces: Credo agents (Node.js) on the same kind of mediator.
+# See benches/README.md ("aries_mediator.sh") for what each figure means.
 #
 # Env knobs:
-#   NS="100 1000"    agent counts (5000 works too: ~12 min of onboarding at R=7)
+#   NS="100 1000"    agent counts (5000 works too: ~12 min of onboarding at R=7); an
+#                    entry N:MIN:MAX gives that N its own wait, e.g. "100 5000:60:120"
 #   R=7              spawn rate, agents/s (ACA-Py onboards ~8/s on one core)
 #   PING_PHASE=60    seconds of the measured steady phase
 #   BASE_PHASE=20    steady seconds of the 1-agent baseline run
@@ -20,7 +22,11 @@
 #   PING_TIMEOUT=10  --timeout: seconds before a ping without a reply is a failure
 #   STALL=30         onboarding is over when the granted count has not moved for this long
 #                    after the last agent was spawned
-#   SKIP_CREDO=1     the Credo reference is not implemented yet (see the README's TODO)
+#   SKIP_CREDO=0     1: skip the Credo reference runs (peers/credo/agent.mjs, needs
+#                    peers/install mediator-credo): CREDO_PROCS Node processes of one
+#                    Credo agent each, then one process of CREDO_SHARED agents, on a fresh
+#                    mediator, same WAIT, CREDO_PHASE seconds of steady pings
+#   CREDO_PROCS=10 CREDO_SHARED=50 CREDO_PHASE=30
 #   KEEP_WORK=1      keep logs and reports in /tmp/swarm-aries.*
 #
 # Loopback only; every process started here is stopped by PID on exit (Ctrl-C included),
@@ -37,7 +43,10 @@ SLOW_WAIT=${SLOW_WAIT-10:20}
 PING_CAP=${PING_CAP:-80}
 PING_TIMEOUT=${PING_TIMEOUT:-10}
 STALL=${STALL:-30}
-SKIP_CREDO=${SKIP_CREDO:-1}
+SKIP_CREDO=${SKIP_CREDO:-0}
+CREDO_PROCS=${CREDO_PROCS:-10}
+CREDO_SHARED=${CREDO_SHARED:-50}
+CREDO_PHASE=${CREDO_PHASE:-30}
 SWARM_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 SWARM_BIN=$SWARM_TARGET/release/examples/mediator_ping
 CLK_TCK=$(getconf CLK_TCK)
@@ -104,8 +113,12 @@ need curl "install curl"
 need python3 "install python3"
 need cargo "install a Rust toolchain"
 (( $(nproc) >= 2 )) || log "warning: fewer than 2 CPUs; the mediator and Swarm share a core"
-[[ $SKIP_CREDO == 1 ]] || die "the Credo reference is not implemented yet (TODO in benches/README.md); run with SKIP_CREDO=1"
-for v in R PING_PHASE BASE_PHASE PING_TIMEOUT STALL PING_CAP; do
+if [[ $SKIP_CREDO != 1 ]]; then
+    need node "install Node.js, or run with SKIP_CREDO=1"
+    [[ -d $ROOT/.peers/mediator-credo/node_modules/@credo-ts/core ]] \
+        || die "Credo is not installed: run peers/install mediator-credo (or SKIP_CREDO=1)"
+fi
+for v in R PING_PHASE BASE_PHASE PING_TIMEOUT STALL PING_CAP CREDO_PROCS CREDO_SHARED CREDO_PHASE; do
     [[ ${!v} =~ ^[0-9]+([.][0-9]+)?$ ]] || die "$v must be a number, got '${!v}'"
 done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -126,21 +139,26 @@ done
 # One run: fresh mediator on CPU 0, N agents on CPU 1, onboarding, steady phase, SIGTERM.
 # Sets: ONB_S, ONB_OK, PINGS, SW_CPU_PCT, MED_CPU_PCT, US_PER_PING, RSS_END, RSS_MAX,
 #       P50 P95 P99, PING_FAILS, PING_REQS, CONN_FAILS, MED_FAILS
-run_one() { # run_one TAG N RATE MIN MAX PHASE
-    local tag=$1 n=$2 rate=$3 min=$4 max=$5 phase=$6
-    RUN_TAG=$tag
-    log "[$tag] starting the mediator on CPU 0..."
+# A fresh ACA-Py mediator on CPU 0. Sets RUN_TAG, MED_PID, ADMIN, INV.
+start_mediator() { # start_mediator TAG
+    RUN_TAG=$1
+    log "[$1] starting the mediator on CPU 0..."
     MEDIATOR_RAW_KEY=1 taskset -c 0 "$ROOT/peers/start" mediator >"$WORK/mediator.out" \
         || die "peers/start mediator failed; run peers/install mediator"
     MED_PID=$(sed -n 's/^PID=//p' "$WORK/mediator.out" | head -n1)
     ADMIN=$(sed -n 's/^ADMIN=//p' "$WORK/mediator.out" | head -n1)
-    local inv
-    inv=$(sed -n 's/^INVITATION=//p' "$WORK/mediator.out" | head -n1)
-    [[ -n $MED_PID && -n $ADMIN && -n $inv ]] || die "peers/start mediator printed no PID/ADMIN/INVITATION"
+    INV=$(sed -n 's/^INVITATION=//p' "$WORK/mediator.out" | head -n1)
+    [[ -n $MED_PID && -n $ADMIN && -n $INV ]] || die "peers/start mediator printed no PID/ADMIN/INVITATION"
     case $ADMIN in http://127.0.0.1:*) ;; *) die "mediator admin $ADMIN is not on 127.0.0.1" ;; esac
-    case $inv in http://127.0.0.1:*) ;; *) die "invitation $inv is not on 127.0.0.1" ;; esac
+    case $INV in http://127.0.0.1:*) ;; *) die "invitation $INV is not on 127.0.0.1" ;; esac
     # Every thread of the mediator on CPU 0 (it was started under taskset; make sure).
     taskset -a -p -c 0 "$MED_PID" >/dev/null
+}
+
+run_one() { # run_one TAG N RATE MIN MAX PHASE
+    local tag=$1 n=$2 rate=$3 min=$4 max=$5 phase=$6
+    start_mediator "$tag"
+    local inv=$INV
 
     # -t is only the upper bound; the script ends the run with SIGTERM after the phase.
     local spawn_s limit
@@ -162,8 +180,10 @@ run_one() { # run_one TAG N RATE MIN MAX PHASE
     # Onboarding: until N mediations are granted, or the count stalls after the last spawn.
     local g=0 last=-1 last_move t_done
     last_move=$(now)
+    # The admin API lists every granted record: ask less often when there are thousands.
+    local every=$(( n > 1000 ? n / 500 : 2 ))
     while kill -0 "$pid" 2>/dev/null; do
-        nap 2
+        nap "$every"
         g=$(granted)
         local t
         t=$(now)
@@ -244,9 +264,86 @@ PY
 }
 
 # ---------------------------------------------------------------------------------------
+# The reference: PROCS Node processes of PER Credo agents each (peers/credo/agent.mjs) on
+# CPU 1, a fresh mediator on CPU 0, the same wait; once every agent is mediated (READY
+# lines) or ONBOARD_LIMIT s passed, a steady phase of CREDO_PHASE s, then SIGTERM (each
+# process prints a SUMMARY line). Sets C_READY, C_RSS (kB, all processes), C_CPU_PCT,
+# C_MED_CPU_PCT, C_US_PER_PING, C_PINGS, C_FAILS, C_P50, C_ONB_S.
+run_credo() { # run_credo TAG PROCS PER MIN MAX
+    local tag=$1 procs=$2 per=$3 min=$4 max=$5
+    start_mediator "$tag"
+    local total=$((procs * per)) pids=() j t0
+    t0=$(now)
+    for ((j = 0; j < procs; j++)); do
+        MEDIATION_URL=$INV AGENTS=$per MIN_WAIT=$min MAX_WAIT=$max TIMEOUT=$PING_TIMEOUT \
+            DURATION=$((CREDO_PHASE + 600)) SPAWN_INTERVAL_MS=300 \
+            taskset -c 1 node "$ROOT/peers/credo/agent.mjs" >"$WORK/$tag-$j.out" 2>"$WORK/$tag-$j.log" &
+        pids+=("$!")
+        PIDS+=("$!")
+        # Staggered as today's setups start them (module load alone takes 1-2 s).
+        ((procs > 1)) && nap 1
+    done
+    local ready=0 failed=0 deadline=$((SECONDS + 120 + total * 2))
+    while ((SECONDS < deadline)); do
+        ready=$(cat "$WORK/$tag"-*.out 2>/dev/null | grep -c '^READY ' || true)
+        failed=$(cat "$WORK/$tag"-*.out 2>/dev/null | grep -c '^FAILED ' || true)
+        ((ready + failed >= total)) && break
+        nap 1
+    done
+    C_ONB_S=$(calc %.1f "$(now) - $t0")
+    C_READY=$ready
+    log "[$tag] $ready/$total Credo agents mediated ($failed failed) in ${C_ONB_S}s"
+    local ts te c0=0 c1=0 md0 md1 pid
+    ts=$(now); md0=$(cpu_ticks "$MED_PID")
+    for pid in "${pids[@]}"; do c0=$((c0 + $(cpu_ticks "$pid"))); done
+    nap "$CREDO_PHASE"
+    te=$(now); md1=$(cpu_ticks "$MED_PID")
+    C_RSS=0
+    for pid in "${pids[@]}"; do
+        c1=$((c1 + $(cpu_ticks "$pid")))
+        C_RSS=$((C_RSS + $(rss_kb "$pid")))
+    done
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        local w=0
+        while kill -0 "$pid" 2>/dev/null && ((w < 300)); do nap 0.1; w=$((w + 1)); done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    stop_mediator
+    # Pings counted by the processes over the whole run; CPU per ping over the steady phase
+    # uses the pings of that phase, estimated from the steady rate (agents / mean wait).
+    local out
+    out=$(cat "$WORK/$tag"-*.out | sed -n 's/^SUMMARY //p' | python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+pings = sum(r.get("pings", 0) for r in rows)
+fails = sum(r.get("ping_failures", 0) for r in rows)
+p50 = sorted(r["p50_ms"] for r in rows if r.get("p50_ms") is not None)
+print(len(rows), pings, fails, "%.1f" % p50[len(p50) // 2] if p50 else "-")
+') || die "[$tag] cannot read the Credo summaries"
+    local nsum
+    read -r nsum C_PINGS C_FAILS C_P50 <<<"$out"
+    ((nsum == procs)) || log "[$tag] warning: $nsum of $procs processes printed a SUMMARY"
+    local dt steady_pings
+    dt=$(calc %.3f "$te - $ts")
+    C_CPU_PCT=$(calc %.1f "100 * ($c1 - $c0) / $CLK_TCK / $dt")
+    C_MED_CPU_PCT=$(calc %.1f "100 * ($md1 - $md0) / $CLK_TCK / $dt")
+    steady_pings=$(calc %.1f "$C_READY * $dt / (($min + $max) / 2)")
+    C_US_PER_PING=$(awk -v p="$steady_pings" 'BEGIN { exit !(p > 0) }' \
+        && calc %.0f "1e6 * ($c1 - $c0) / $CLK_TCK / $steady_pings" || echo -)
+    log "[$tag] steady ${dt}s: Credo ${C_CPU_PCT}% CPU, mediator ${C_MED_CPU_PCT}%, RSS ${C_RSS} kB in $procs processes"
+}
+
+# ---------------------------------------------------------------------------------------
 plan=()
 for n in $NS; do
-    [[ $n =~ ^[0-9]+$ ]] || die "NS must hold whole numbers, got '$n'"
+    # N:MIN:MAX runs N agents with that wait (and no SLOW_WAIT rerun).
+    if [[ $n =~ ^[0-9]+:[0-9.]+:[0-9.]+$ ]]; then
+        plan+=("$n")
+        continue
+    fi
+    [[ $n =~ ^[0-9]+$ ]] || die "NS must hold whole numbers or N:MIN:MAX, got '$n'"
     plan+=("$n:$WAIT")
     if [[ -n $SLOW_WAIT ]]; then
         IFS=: read -r a b <<<"$WAIT"
@@ -271,9 +368,35 @@ for p in "${plan[@]}"; do
         "$P50" "$P95" "$P99" "$STEADY_PCT" "$PING_FAILS/$PING_REQS" "$kb ($RSS_END)")")
 done
 
+crows=()
+if [[ $SKIP_CREDO != 1 ]]; then
+    IFS=: read -r a b <<<"$WAIT"
+    for spec in "$CREDO_PROCS:1" "1:$CREDO_SHARED"; do
+        IFS=: read -r procs per <<<"$spec"
+        run_credo "credo-${procs}x$per" "$procs" "$per" "$a" "$b"
+        agents=$((procs * per))
+        [[ $per == 1 ]] && C_PROC_KB=$(calc %.0f "$C_RSS / $procs")
+        [[ $per != 1 && -n ${C_PROC_KB:-} ]] && C_EXTRA_KB=$(calc %.0f "($C_RSS - $C_PROC_KB) / ($per - 1)")
+        crows+=("$(printf '%9s %7s %9s %9s %14s %12s %9s %8s %9s %9s %7s %9s' \
+            "$procs" "$per" "$C_READY/$agents" "$C_ONB_S" "$C_RSS" \
+            "$(calc %.0f "$C_RSS / ($C_READY > 0 ? $C_READY : 1)")" \
+            "$(calc %.0f "$C_RSS / $procs")" "$C_CPU_PCT" "$C_MED_CPU_PCT" "$C_US_PER_PING" \
+            "$C_P50" "$C_FAILS/$C_PINGS")")
+    done
+fi
+
 printf '\nAries mediator: ACA-Py 1.7.0 on CPU 0, Swarm mediator_ping on CPU 1, spawn rate %s/s, steady phase %ss\n' "$R" "$PING_PHASE"
 printf 'baseline RSS (1 agent): %s kB; pings: --timeout %ss; p50/p95/p99 over the whole run, ms; steady: 10-s windows of the steady phase (median p50, worst p95/p99)\n' "$RSS_BASE" "$PING_TIMEOUT"
 printf '%6s %7s %7s %10s %8s %9s %9s %8s %7s %7s %7s %18s %9s %11s\n' \
     N wait mediated onboard/s pings/s "us/ping" "swarm%" "acapy%" p50 p95 p99 "steady p50/p95/p99" "ping fail" "kB/agent (RSS)"
 for row in "${rows[@]}"; do printf '%s\n' "$row"; done
 for f in "$WORK"/*.cmd; do printf '  %s: %s\n' "$(basename "$f" .cmd)" "$(cat "$f")"; done
+if ((${#crows[@]})); then
+    printf '\nThe reference: Credo 0.5.19 agents (peers/credo/agent.mjs, Node %s) on CPU 1, a fresh ACA-Py on CPU 0, wait %s s, steady %ss\n' \
+        "$(node --version)" "$WAIT" "$CREDO_PHASE"
+    printf '%9s %7s %9s %9s %14s %12s %9s %8s %9s %9s %7s %9s\n' \
+        processes "agents" mediated "onboard s" "RSS total kB" "kB/agent" "kB/proc" "credo%" "acapy%" "us/ping" p50 "ping fail"
+    for row in "${crows[@]}"; do printf '%s\n' "$row"; done
+    printf '  us/ping: CPU over the steady phase / (mediated agents x phase / mean wait)\n'
+    [[ -z ${C_EXTRA_KB:-} ]] || printf '  one agent per process: %s kB; each extra agent in a shared process: %s kB\n' "$C_PROC_KB" "$C_EXTRA_KB"
+fi
