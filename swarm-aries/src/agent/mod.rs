@@ -50,6 +50,9 @@ pub enum AriesError {
     /// The peer answered something this agent cannot use.
     #[error("protocol: {0}")]
     Protocol(String),
+    /// The shared inbound listener cannot be bound, or a key not registered on it.
+    #[error(transparent)]
+    Inbound(#[from] crate::InboundError),
 }
 
 /// Options of a new agent.
