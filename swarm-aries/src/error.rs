@@ -203,3 +203,23 @@ pub(crate) fn clip(input: &str, max: usize) -> String {
         None => input.to_owned(),
     }
 }
+
+/// The shared inbound HTTP listener cannot be set up, or a key cannot be registered on it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InboundError {
+    /// The address is not a loopback one: load goes to loopback only.
+    #[error("the inbound listener binds loopback addresses only (127.0.0.0/8, ::1), not {0}")]
+    NotLoopback(std::net::SocketAddr),
+    /// The address cannot be bound (in use, no permission, ...).
+    #[error("cannot bind the inbound listener to {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another live mailbox already receives for this key.
+    #[error("the key {0} already has a mailbox on this listener")]
+    AlreadyRegistered(String),
+}

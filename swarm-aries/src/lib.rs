@@ -5,6 +5,7 @@ mod agent;
 mod encoding;
 mod envelope;
 mod error;
+mod inbound;
 mod invitation;
 mod keys;
 pub mod message;
@@ -17,7 +18,10 @@ pub use crate::agent::{
 pub use crate::envelope::{
     forward, pack, pack_bytes, pack_for_service, unpack, Keyring, Unpacked, FORWARD_TYPE,
 };
-pub use crate::error::{EnvelopeError, InvitationError, KeyError, MessageTypeError};
+pub use crate::error::{EnvelopeError, InboundError, InvitationError, KeyError, MessageTypeError};
+pub use crate::inbound::{
+    InboundListener, InboundStats, Mailbox, MAILBOX_CAPACITY, MAX_ENVELOPE_BYTES,
+};
 pub use crate::invitation::{HandshakeProtocol, Invitation, InvitationKind};
 pub use crate::keys::did_peer::{did_peer_2, resolve_did_peer_2, PeerDidDoc, QUEUE_ENDPOINT};
 pub use crate::keys::{AgentKey, Verkey};

@@ -16,8 +16,30 @@ fn key_of(v: &Value) -> Option<String> {
         .map(|k| k.to_base58())
 }
 
-/// The DIDComm v1 service of a DID document (first one with recipient keys).
-fn service_of_doc(doc: &Value) -> Option<Service> {
+/// Which of the peer's endpoints to use when it offers several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Prefer {
+    /// A WebSocket endpoint (return-routed replies on one socket).
+    WebSocket,
+    /// An HTTP(S) endpoint (plain POSTs, replies on our own endpoint).
+    Http,
+}
+
+impl Prefer {
+    /// The sort key of an endpoint: smaller is better.
+    fn rank(self, endpoint: &str) -> u8 {
+        let ws = endpoint.starts_with("ws://") || endpoint.starts_with("wss://");
+        let http = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+        match self {
+            Prefer::WebSocket => u8::from(!ws),
+            Prefer::Http => u8::from(!http),
+        }
+    }
+}
+
+/// The DIDComm v1 service of a DID document (first one with recipient keys, of those on the
+/// preferred kind of endpoint).
+fn service_of_doc(doc: &Value, prefer: Prefer) -> Option<Service> {
     let services = doc.get("service")?.as_array()?;
     let mut keys_by_id = std::collections::HashMap::new();
     for k in doc
@@ -60,8 +82,7 @@ fn service_of_doc(doc: &Value) -> Option<Service> {
             Some(Service::new(endpoint, recipient_keys, routing_keys))
         })
         .collect();
-    // Prefer a WebSocket endpoint when the peer has one.
-    best.sort_by_key(|s| !(s.endpoint.starts_with("ws://") || s.endpoint.starts_with("wss://")));
+    best.sort_by_key(|s| prefer.rank(&s.endpoint));
     best.into_iter().next()
 }
 
@@ -112,8 +133,14 @@ pub(super) fn verify_connection_sig(
 }
 
 /// The service to reach the peer that sent a handshake response (didexchange or
-/// connections/1.0).
+/// connections/1.0); of several, a WebSocket one.
 pub fn resolve_their_service(response: &Value) -> Result<Service, AriesError> {
+    resolve_service(response, Prefer::WebSocket)
+}
+
+/// The service to reach the peer that sent a handshake response; of several, one on the
+/// `prefer`red kind of endpoint.
+pub(super) fn resolve_service(response: &Value, prefer: Prefer) -> Result<Service, AriesError> {
     // connections/1.0: the DID doc is in `connection~sig` (signed) or `connection`.
     if let Some(sig) = response.get("connection~sig") {
         let data = sig["sig_data"]
@@ -125,11 +152,11 @@ pub fn resolve_their_service(response: &Value) -> Result<Service, AriesError> {
         // 8 bytes of timestamp, then the connection JSON.
         let conn: Value = serde_json::from_slice(data.get(8..).unwrap_or_default())
             .map_err(|e| AriesError::Protocol(format!("connection~sig: {e}")))?;
-        return service_of_doc(&conn["DIDDoc"]).ok_or_else(|| no_service(&conn));
+        return service_of_doc(&conn["DIDDoc"], prefer).ok_or_else(|| no_service(&conn));
     }
     for att_key in ["did_doc~attach", "did_rotate~attach"] {
         if let Some(doc) = response.get(att_key).and_then(attachment_json) {
-            if let Some(s) = service_of_doc(&doc) {
+            if let Some(s) = service_of_doc(&doc, prefer) {
                 return Ok(s);
             }
         }
@@ -140,7 +167,7 @@ pub fn resolve_their_service(response: &Value) -> Result<Service, AriesError> {
         return doc
             .services
             .into_iter()
-            .min_by_key(|s| !(s.endpoint.starts_with("ws://") || s.endpoint.starts_with("wss://")))
+            .min_by_key(|s| prefer.rank(&s.endpoint))
             .ok_or_else(|| no_service(response));
     }
     if let Some(long) = did
@@ -155,7 +182,7 @@ pub fn resolve_their_service(response: &Value) -> Result<Service, AriesError> {
             .ok_or_else(|| AriesError::Protocol(format!("cannot decode did:peer:4 {did:.60}")))?;
         let doc: Value = serde_json::from_slice(&bytes[2..])
             .map_err(|e| AriesError::Protocol(format!("did:peer:4 document: {e}")))?;
-        return service_of_doc(&did4_doc(doc)).ok_or_else(|| no_service(response));
+        return service_of_doc(&did4_doc(doc), prefer).ok_or_else(|| no_service(response));
     }
     Err(no_service(response))
 }
@@ -184,8 +211,9 @@ fn no_service(msg: &Value) -> AriesError {
     ))
 }
 
-/// A legacy (connections/1.0) DID document for an agent without an inbound endpoint.
-pub(super) fn legacy_doc(did: &str, verkey: &str) -> Value {
+/// A legacy (connections/1.0) DID document: the agent's inbound `endpoint`, or
+/// [`QUEUE_ENDPOINT`](crate::QUEUE_ENDPOINT) for an agent without one.
+pub(super) fn legacy_doc(did: &str, verkey: &str, endpoint: &str) -> Value {
     json!({
         "@context": "https://w3id.org/did/v1",
         "id": format!("did:sov:{did}"),
@@ -205,7 +233,7 @@ pub(super) fn legacy_doc(did: &str, verkey: &str) -> Value {
             "priority": 0,
             "recipientKeys": [verkey],
             "routingKeys": [],
-            "serviceEndpoint": crate::QUEUE_ENDPOINT,
+            "serviceEndpoint": endpoint,
         }],
     })
 }
@@ -228,14 +256,15 @@ mod tests {
     fn reads_and_verifies_a_real_connection_sig() {
         let response = response();
         verify_connection_sig(&response, &[INVITATION_KEY.to_owned()]).unwrap();
-        // Of its two IndyAgent services, the WebSocket one.
+        // Of its two IndyAgent services, the WebSocket one; or the HTTP one when asked.
+        let key = vec!["9RRN2cdmrUjd1uXP2iLX2SdndDAqYq7FeYAYCwZevt2s".to_owned()];
         assert_eq!(
             resolve_their_service(&response).unwrap(),
-            Service::new(
-                "ws://127.0.0.1:34867",
-                vec!["9RRN2cdmrUjd1uXP2iLX2SdndDAqYq7FeYAYCwZevt2s".to_owned()],
-                vec![]
-            )
+            Service::new("ws://127.0.0.1:34867", key.clone(), vec![])
+        );
+        assert_eq!(
+            resolve_service(&response, Prefer::Http).unwrap(),
+            Service::new("http://127.0.0.1:40885", key, vec![])
         );
     }
 
@@ -272,14 +301,19 @@ mod tests {
     #[test]
     fn legacy_doc_is_read_back() {
         let key = crate::AgentKey::from_seed(&[3; 32]);
-        let doc = legacy_doc("did123", key.verkey_base58());
+        let doc = legacy_doc("did123", key.verkey_base58(), crate::QUEUE_ENDPOINT);
         assert_eq!(
-            service_of_doc(&doc),
+            service_of_doc(&doc, Prefer::WebSocket),
             Some(Service::new(
                 crate::QUEUE_ENDPOINT,
                 vec![key.verkey_base58().to_owned()],
                 vec![]
             ))
+        );
+        let doc = legacy_doc("did123", key.verkey_base58(), "http://127.0.0.1:9/");
+        assert_eq!(
+            service_of_doc(&doc, Prefer::Http).map(|s| s.endpoint),
+            Some("http://127.0.0.1:9/".to_owned())
         );
     }
 }

@@ -15,7 +15,7 @@ use crate::keys::did_peer::{did_peer_2, QUEUE_ENDPOINT};
 use crate::keys::AgentKey;
 use crate::message::{self, MessageType, Thread};
 use crate::service::Service;
-use crate::{pack_for_service, unpack, Unpacked};
+use crate::{pack_for_service, unpack, InboundListener, Unpacked};
 
 pub use doc::resolve_their_service;
 pub use pickup::PickupStatus;
@@ -52,6 +52,9 @@ pub enum AriesError {
     /// The peer answered something this agent cannot use.
     #[error("protocol: {0}")]
     Protocol(String),
+    /// The shared inbound listener cannot be bound, or a key not registered on it.
+    #[error(transparent)]
+    Inbound(#[from] crate::InboundError),
 }
 
 /// Options of a new agent.
@@ -63,7 +66,13 @@ pub struct AgentOptions {
     /// How long to wait for each reply.
     pub timeout: Duration,
     /// Prefer the mediator's WebSocket endpoint once connected (else keep using HTTP).
+    /// Ignored when [`inbound`](AgentOptions::inbound) is set.
     pub websocket: bool,
+    /// Receive on this shared listener instead of return-routed replies: the agent's DID
+    /// advertises the listener's endpoint, its messages ask for no return route, it sends
+    /// plain HTTP POSTs and reads what peers POST back from its [`Mailbox`](crate::Mailbox).
+    /// For agents that talk to a peer directly, without a mediator.
+    pub inbound: Option<InboundListener>,
 }
 
 impl Default for AgentOptions {
@@ -72,7 +81,17 @@ impl Default for AgentOptions {
             label: "swarm-agent".to_owned(),
             timeout: Duration::from_secs(30),
             websocket: true,
+            inbound: None,
         }
+    }
+}
+
+impl AgentOptions {
+    /// Receive on `listener` (see [`AgentOptions::inbound`]).
+    #[must_use]
+    pub fn with_inbound(mut self, listener: InboundListener) -> Self {
+        self.inbound = Some(listener);
+        self
     }
 }
 
@@ -85,7 +104,8 @@ pub struct Grant {
     pub routing_keys: Vec<String>,
 }
 
-/// A simulated agent connected to one peer (its mediator).
+/// A simulated agent connected to one peer (its mediator, or any agent it talks to
+/// directly when it receives on an [`InboundListener`]).
 ///
 /// Over a WebSocket, a small task keeps reading the socket, so that the peer's heartbeat
 /// pings are answered while the agent idles (ACA-Py drops a socket that misses one); it
@@ -99,6 +119,8 @@ pub struct Agent {
     timeout: Duration,
     grant: Option<Grant>,
     http: reqwest::Client,
+    /// The shared inbound listener's endpoint, when the agent receives there.
+    inbound_endpoint: Option<String>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -139,6 +161,9 @@ fn trust_ping(response_requested: bool) -> Value {
 impl Agent {
     /// Connect to the inviter: a handshake from the protocols the invitation offers
     /// (didexchange 1.1 preferred), then, if asked, the inviter's WebSocket.
+    ///
+    /// With [`AgentOptions::inbound`], the agent registers its key on the listener, its DID
+    /// advertises the listener's endpoint, and it talks to the inviter's HTTP endpoint.
     pub async fn connect(
         invitation: &Invitation,
         http: reqwest::Client,
@@ -149,7 +174,20 @@ impl Agent {
             .cloned()
             .ok_or_else(|| AriesError::Protocol("the invitation has no service".to_owned()))?;
         let key = AgentKey::generate();
-        let did = did_peer_2(&key.verkey(), QUEUE_ENDPOINT, &[] as &[&str])?;
+        let inbound_endpoint = options.inbound.as_ref().map(|l| l.endpoint().to_owned());
+        let transport = match &options.inbound {
+            Some(listener) => Transport::inbound(
+                http.clone(),
+                &service.endpoint,
+                listener.register(key.verkey_base58())?,
+            ),
+            None => Transport::http(http.clone(), &service.endpoint),
+        };
+        let did = did_peer_2(
+            &key.verkey(),
+            inbound_endpoint.as_deref().unwrap_or(QUEUE_ENDPOINT),
+            &[] as &[&str],
+        )?;
         let offers = &invitation.handshake_protocols;
         let didexchange = offers.is_empty()
             || offers.iter().any(|p| {
@@ -162,11 +200,12 @@ impl Agent {
             key,
             did,
             them: service.clone(),
-            transport: Transport::http(http.clone(), &service.endpoint),
+            transport,
             inbox: VecDeque::new(),
             timeout: options.timeout,
             grant: None,
             http,
+            inbound_endpoint,
         };
         if didexchange {
             agent.didexchange(invitation, &options.label).await?;
@@ -182,7 +221,7 @@ impl Agent {
                     .join(", ")
             )));
         }
-        if options.websocket {
+        if options.websocket && !agent.transport.is_inbound() {
             if let Some(ws) = agent.ws_endpoint() {
                 agent.transport = Transport::ws(&ws, agent.timeout).await?;
             }
@@ -217,8 +256,7 @@ impl Agent {
                 t.family() == "didexchange" && t.name() == "response"
             })
             .await?;
-        let their = doc::resolve_their_service(&reply.message)?;
-        self.them = their;
+        self.set_them(&reply.message)?;
         let mut complete = json!({
             "@type": "https://didcomm.org/didexchange/1.1/complete",
             "@id": message::new_id(),
@@ -247,7 +285,11 @@ impl Agent {
             "label": label,
             "connection": {
                 "DID": did,
-                "DIDDoc": doc::legacy_doc(&did, &verkey),
+                "DIDDoc": doc::legacy_doc(
+                    &did,
+                    &verkey,
+                    self.inbound_endpoint.as_deref().unwrap_or(QUEUE_ENDPOINT),
+                ),
             },
         });
         if invitation.kind == InvitationKind::OutOfBand {
@@ -263,14 +305,30 @@ impl Agent {
             })
             .await?;
         doc::verify_connection_sig(&reply.message, &self.them.recipient_keys)?;
-        self.them = doc::resolve_their_service(&reply.message)?;
+        self.set_them(&reply.message)?;
         self.did = did;
         Ok(())
     }
 
-    /// Pack for the peer and send, asking for replies on this connection.
+    /// Talk to the peer's service from its handshake response from now on: an HTTP one when
+    /// the agent receives on an inbound listener (its posts go there), else preferably a
+    /// WebSocket one.
+    fn set_them(&mut self, response: &Value) -> Result<(), AriesError> {
+        if self.transport.is_inbound() {
+            self.them = doc::resolve_service(response, doc::Prefer::Http)?;
+            self.transport.retarget(&self.them.endpoint)
+        } else {
+            self.them = doc::resolve_their_service(response)?;
+            Ok(())
+        }
+    }
+
+    /// Pack for the peer and send, asking for replies on this connection (unless the agent
+    /// receives on an inbound listener: then the peer POSTs its replies there).
     pub async fn send(&mut self, mut msg: Value) -> Result<(), AriesError> {
-        message::set_return_route(&mut msg);
+        if !self.transport.is_inbound() {
+            message::set_return_route(&mut msg);
+        }
         let envelope = pack_for_service(&msg, &self.them, Some(&self.key))?;
         self.transport.send(envelope, self.timeout).await
     }
@@ -407,7 +465,12 @@ impl Agent {
     ///
     /// A mediator that was restarted with a new wallet no longer knows the connection: the
     /// socket opens, but messages are dropped and replies time out.
+    ///
+    /// An agent on an inbound listener has no connection to reopen: nothing happens.
     pub async fn reconnect_transport(&mut self) -> Result<(), AriesError> {
+        if self.transport.is_inbound() {
+            return Ok(());
+        }
         self.transport.close().await;
         // What reached the old socket is still this agent's (undecryptable noise is dropped).
         for bytes in self.transport.take_buffered() {
@@ -481,6 +544,18 @@ impl Agent {
                 g.endpoint.clone(),
                 vec![self.key.verkey_base58().to_owned()],
                 g.routing_keys.clone(),
+            )
+        })
+    }
+
+    /// The service others use to send to this agent directly, on its inbound listener (no
+    /// mediator), when it has one: the listener's endpoint and this agent's key.
+    pub fn inbound_service(&self) -> Option<Service> {
+        self.inbound_endpoint.as_ref().map(|endpoint| {
+            Service::new(
+                endpoint.clone(),
+                vec![self.key.verkey_base58().to_owned()],
+                vec![],
             )
         })
     }

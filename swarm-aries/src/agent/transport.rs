@@ -1,5 +1,6 @@
-//! How an agent reaches its mediator: one WebSocket (return-routed), or HTTP posts whose
-//! responses carry the return-routed replies.
+//! How an agent reaches its peer: one WebSocket (return-routed), HTTP posts whose
+//! responses carry the return-routed replies, or HTTP posts whose replies the peer POSTs
+//! back to a shared inbound listener.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::AriesError;
+use crate::inbound::Mailbox;
 
 const ENVELOPE_MEDIA_TYPE: &str = "application/didcomm-envelope-enc";
 
@@ -46,6 +48,15 @@ pub(crate) enum Transport {
     Http {
         client: reqwest::Client,
         url: String,
+        inbox: VecDeque<Vec<u8>>,
+    },
+    /// Plain HTTP posts without a return route; the peer POSTs its replies to the shared
+    /// inbound listener, which hands them to `mailbox`. A reply in a response body (a peer
+    /// that answers on the connection anyway) lands in `inbox` and is taken first.
+    Inbound {
+        client: reqwest::Client,
+        url: String,
+        mailbox: Mailbox,
         inbox: VecDeque<Vec<u8>>,
     },
 }
@@ -150,6 +161,15 @@ impl Transport {
         }
     }
 
+    pub(crate) fn inbound(client: reqwest::Client, url: &str, mailbox: Mailbox) -> Self {
+        Transport::Inbound {
+            client,
+            url: url.to_owned(),
+            mailbox,
+            inbox: VecDeque::new(),
+        }
+    }
+
     pub(crate) async fn ws(url: &str, timeout: Duration) -> Result<Self, AriesError> {
         let connect = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true);
         let (ws, _) = tokio::time::timeout(timeout, connect)
@@ -170,12 +190,34 @@ impl Transport {
 
     pub(crate) fn url(&self) -> &str {
         match self {
-            Transport::Ws { url, .. } | Transport::Http { url, .. } => url,
+            Transport::Ws { url, .. }
+            | Transport::Http { url, .. }
+            | Transport::Inbound { url, .. } => url,
         }
     }
 
     pub(crate) fn is_ws(&self) -> bool {
         matches!(self, Transport::Ws { .. })
+    }
+
+    /// Whether replies come back on the agent's own inbound listener (else on the
+    /// connection the message went out on: the message must ask for a return route).
+    pub(crate) fn is_inbound(&self) -> bool {
+        matches!(self, Transport::Inbound { .. })
+    }
+
+    /// Post to `url` from now on (an inbound transport, once the handshake told the
+    /// peer's own endpoint). It must be an HTTP(S) URL.
+    pub(crate) fn retarget(&mut self, to: &str) -> Result<(), AriesError> {
+        if let Transport::Inbound { url, .. } = self {
+            if !(to.starts_with("http://") || to.starts_with("https://")) {
+                return Err(AriesError::Protocol(format!(
+                    "the peer offers no HTTP endpoint to post to (only {to})"
+                )));
+            }
+            to.clone_into(url);
+        }
+        Ok(())
     }
 
     /// Send one envelope, waiting at most `timeout` (over HTTP: for the whole exchange).
@@ -193,7 +235,12 @@ impl Transport {
                     })?
                     .map_err(|e| ws_error(url, "sending on", e))
             }
-            Transport::Http { client, url, inbox } => {
+            Transport::Http {
+                client, url, inbox, ..
+            }
+            | Transport::Inbound {
+                client, url, inbox, ..
+            } => {
                 let body = post_envelope(client, url, envelope, timeout).await?;
                 if !body.is_empty() {
                     inbox.push_back(body);
@@ -221,6 +268,20 @@ impl Transport {
                     Ok(None) => Err(AriesError::Closed(url.clone())),
                 }
             }
+            Transport::Inbound { mailbox, inbox, .. } => {
+                if let Some(bytes) = inbox.pop_front() {
+                    return Ok(bytes);
+                }
+                match tokio::time::timeout(timeout, mailbox.recv()).await {
+                    Err(_) => Err(AriesError::Timeout {
+                        waiting_for: "a message on the inbound listener".to_owned(),
+                    }),
+                    Ok(Some(bytes)) => Ok(bytes),
+                    Ok(None) => Err(AriesError::Transport(
+                        "the inbound listener has stopped".to_owned(),
+                    )),
+                }
+            }
         }
     }
 
@@ -228,6 +289,13 @@ impl Transport {
     pub(crate) fn take_buffered(&mut self) -> Vec<Vec<u8>> {
         match self {
             Transport::Http { inbox, .. } => inbox.drain(..).collect(),
+            Transport::Inbound { inbox, mailbox, .. } => {
+                let mut taken: Vec<_> = inbox.drain(..).collect();
+                while let Some(bytes) = mailbox.try_recv() {
+                    taken.push(bytes);
+                }
+                taken
+            }
             Transport::Ws { inbox, .. } => {
                 let mut taken = Vec::new();
                 while let Ok(Ok(bytes)) = inbox.try_recv() {

@@ -290,6 +290,21 @@ fn decode(field: &'static str, text: &str) -> Result<Vec<u8>, EnvelopeError> {
     b64_decode(text).ok_or(EnvelopeError::Base64 { field })
 }
 
+/// The recipients (`header.kid`, base58 verkeys as written) an envelope names, in order,
+/// read from its `protected` header without decrypting anything. Never panics.
+pub(crate) fn recipient_kids(envelope: &[u8]) -> Result<Vec<String>, EnvelopeError> {
+    let envelope: EnvelopeIn =
+        serde_json::from_slice(envelope).map_err(EnvelopeError::NotAnEnvelope)?;
+    let header = decode("protected", &envelope.protected)?;
+    let header: ProtectedIn =
+        serde_json::from_slice(&header).map_err(EnvelopeError::ProtectedHeader)?;
+    Ok(header
+        .recipients
+        .into_iter()
+        .map(|r| r.header.kid)
+        .collect())
+}
+
 /// Unpacks an envelope (its JSON bytes) with whichever of `keys` it was packed for.
 ///
 /// Accepts authcrypt and anoncrypt, base64 URL-safe or standard, padded or not, and 12-byte
