@@ -3,7 +3,8 @@
 //
 //   HTTP_PORT=8020 WS_PORT=8021 node peers/credo/mediator.mjs
 //
-// - MediatorModule with autoAcceptMediationRequests; every mediation request is granted.
+// - MediatorModule with autoAcceptMediationRequests; every mediation request is granted
+//   (CREDO_GRANT=0: none is, a mediator that never answers a mediate-request).
 // - MessagePickupModule with its default protocols: messagepickup 1.0 and 2.0.
 // - HTTP inbound on http://127.0.0.1:HTTP_PORT and WS inbound on ws://127.0.0.1:WS_PORT,
 //   both bound to 127.0.0.1 only; HTTP and WS outbound. Both endpoints are advertised
@@ -19,6 +20,7 @@
 //                        messages wait for a pickup), QueueAndLiveModeDelivery (pickup 2.0
 //                        live mode gets them pushed), DirectDelivery (pushed over an open
 //                        return-routed session when there is one, else queued)
+//   CREDO_GRANT          1 (default): grant every mediation request; 0: grant none
 //   CREDO_LOG_LEVEL      trace | debug | info | warn (default) | error | off
 //   CREDO_DATA_DIR       Credo's data/cache dir (default: a fresh dir under the OS tmpdir,
 //                        removed at exit)
@@ -72,6 +74,11 @@ if (!strategy) {
   console.error(`mediator: CREDO_STRATEGY must be one of ${STRATEGIES.join(', ')}, got '${strategyName}'`)
   process.exit(2)
 }
+const grantName = process.env.CREDO_GRANT ?? '1'
+if (grantName !== '0' && grantName !== '1') {
+  console.error(`mediator: CREDO_GRANT must be 0 or 1, got '${grantName}'`)
+  process.exit(2)
+}
 const logger = makeLogger(core, process.env.CREDO_LOG_LEVEL)
 const ownDataDir = !process.env.CREDO_DATA_DIR
 const dataDir = process.env.CREDO_DATA_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'credo-mediator-'))
@@ -123,7 +130,7 @@ const agent = new Agent({
     askar: new AskarModule({ ariesAskar: askarNodeJS }),
     connections: new ConnectionsModule({ autoAcceptConnections: true }),
     mediator: new MediatorModule({
-      autoAcceptMediationRequests: true,
+      autoAcceptMediationRequests: grantName === '1',
       messageForwardingStrategy: strategy,
     }),
     // The default protocols, spelled out: messagepickup 1.0 and 2.0.
