@@ -235,6 +235,9 @@ fn didcomm_v1_service(
         },
         _ => return Err(bad("a DIDComm service has no serviceEndpoint".into())),
     };
+    if endpoint.trim().is_empty() {
+        return Err(bad("a DIDComm service has an empty serviceEndpoint".into()));
+    }
     let field = |name: &str| {
         service
             .get(name)
@@ -352,6 +355,18 @@ mod tests {
                 vec![mediator.verkey_base58().to_owned()],
             )]
         );
+    }
+
+    #[test]
+    fn a_blank_endpoint_is_refused() {
+        let v = AgentKey::from_seed(&[5; 32]).verkey().fingerprint();
+        for s in [r#""""#, r#"" ""#, r#"{"uri": " "}"#] {
+            let service =
+                format!(r##"{{"t":"did-communication","s":{s},"recipientKeys":["#key-1"]}}"##);
+            let did = format!("did:peer:2.V{v}.S{}", b64_encode(service.as_bytes()));
+            let err = resolve_did_peer_2(&did).expect_err(&did);
+            assert!(err.to_string().contains("empty serviceEndpoint"), "{err}");
+        }
     }
 
     #[test]
