@@ -1,5 +1,5 @@
 //! Against a real ACA-Py mediator (started through `peers/`): didexchange, mediation
-//! grant and keylist update, trust pings over the WebSocket, and a basic message from
+//! grant, keylist update and query, trust pings over the WebSocket, and a basic message from
 //! one agent to another through the mediator.
 
 mod common;
@@ -29,6 +29,12 @@ async fn connect_mediate_ping_and_message_through_acapy() {
     );
     let grant = alice.request_mediation().await.expect("mediation granted");
     assert!(!grant.routing_keys.is_empty(), "{grant:?}");
+    let keys = alice.keylist_query(10, 0).await.expect("a keylist");
+    let listed: Vec<String> = keys
+        .iter()
+        .map(|k| swarm_aries::Verkey::parse(k).expect("a key").to_base58())
+        .collect();
+    assert_eq!(listed, vec![alice.verkey().to_owned()], "{keys:?}");
     for _ in 0..3 {
         alice
             .ping()

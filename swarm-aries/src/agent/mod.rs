@@ -449,6 +449,33 @@ impl Agent {
         Ok(grant)
     }
 
+    /// coordinate-mediation 1.0 `keylist-query`: the recipient keys the mediator holds for
+    /// this agent, as it writes them (`did:key` or base58), at most `limit` from `offset`.
+    /// ACA-Py answers it; Credo 0.5's mediator has no handler for it (a time-out).
+    pub async fn keylist_query(
+        &mut self,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<String>, AriesError> {
+        let query = json!({
+            "@type": "https://didcomm.org/coordinate-mediation/1.0/keylist-query",
+            "@id": message::new_id(),
+            "paginate": {"limit": limit, "offset": offset},
+        });
+        let reply = self
+            .request(query, |t| {
+                t.family() == "coordinate-mediation" && t.name() == "keylist"
+            })
+            .await?;
+        let keys = reply.message["keys"].as_array().ok_or_else(|| {
+            AriesError::Protocol(format!("a keylist without keys: {}", reply.message))
+        })?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| k["recipient_key"].as_str().map(str::to_owned))
+            .collect())
+    }
+
     /// A trust ping that asks for a response, and the response.
     pub async fn ping(&mut self) -> Result<(), AriesError> {
         self.request(trust_ping(true), |t| {
