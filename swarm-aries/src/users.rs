@@ -146,7 +146,9 @@ async fn onboard(ctx: &UserContext, s: &MediatorSettings) -> Result<Agent, TaskE
 /// Connects to the mediator, asks for mediation, then sends a trust ping every
 /// `min_wait..max_wait` and waits for its response on the WebSocket: the round trip is
 /// the recorded latency (`DIDCOMM trust_ping`). A missing response within the time-out is
-/// a failure, and the agent reconnects (`DIDCOMM reconnect`).
+/// a failure, and the agent reconnects (`DIDCOMM reconnect`): a new WebSocket on the same
+/// connection, answered by a ping; when that fails too, the next task connects and asks
+/// for mediation again.
 pub struct MediatorPing {
     agent: Option<Agent>,
 }
@@ -202,9 +204,26 @@ impl MediatorPing {
             }
             Err(e) => {
                 rec.record(&Sample::new(KIND, "trust_ping", t0.elapsed()).failure(&e.to_string()));
-                agent.close().await;
-                self.agent = None;
-                self.reconnect(ctx, s).await
+                // A new socket on the same connection first, as a real agent does: a new
+                // connection and mediation cost the mediator far more, and when it is
+                // overloaded they feed a retry storm. Only when that fails too does the
+                // next task onboard again.
+                let t0 = Instant::now();
+                let outcome = async {
+                    agent.reconnect_transport().await?;
+                    agent.ping().await
+                }
+                .await;
+                let sample = Sample::new(KIND, "reconnect", t0.elapsed());
+                match outcome {
+                    Ok(()) => rec.record(&sample),
+                    Err(e) => {
+                        rec.record(&sample.failure(&e.to_string()));
+                        agent.close().await;
+                        self.agent = None;
+                    }
+                }
+                Ok(())
             }
         }
     }

@@ -51,7 +51,8 @@ pub type UserRng = rand::rngs::SmallRng;
 pub trait User: Sized + Send + 'static {
     /// Build the user when it is spawned (Locust's `on_start`): log in, open a
     /// connection, read settings. When it fails, the failure is counted and the user tries
-    /// again after its wait, until the run stops.
+    /// again, until the run stops: after 1 s, then twice as long after each failure in a
+    /// row, up to 30 s (a struggling target is not met with a retry storm).
     async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError>;
 
     /// The user's tasks. Called once per run.

@@ -197,7 +197,7 @@ impl Flaky {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_failing_on_start_is_counted_and_retried_after_a_second() {
+async fn a_failing_on_start_is_counted_and_retried_with_a_doubling_wait() {
     let t0 = Instant::now();
     let report = Swarm::new()
         .user::<Flaky>()
@@ -211,7 +211,8 @@ async fn a_failing_on_start_is_counted_and_retried_after_a_second() {
         .iter()
         .map(|t| *t - t0)
         .collect();
-    assert_eq!(attempts, [secs(0), secs(1), secs(2)]);
+    // Waits of 1 s, then 2 s.
+    assert_eq!(attempts, [secs(0), secs(1), secs(3)]);
     let e = report
         .snapshot
         .entry(TASK_KIND, "Flaky.on_start")
@@ -222,8 +223,8 @@ async fn a_failing_on_start_is_counted_and_retried_after_a_second() {
         .errors
         .iter()
         .any(|e| e.message == "login refused"));
-    // Started at 2 s: tasks at 2, 3, 4, 5 s.
-    assert_eq!(FLAKY_TASKS.load(Ordering::SeqCst), 4);
+    // Started at 3 s: tasks at 3, 4, 5 s.
+    assert_eq!(FLAKY_TASKS.load(Ordering::SeqCst), 3);
 }
 
 /// `on_stop` fails.

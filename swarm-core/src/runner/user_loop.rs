@@ -17,8 +17,13 @@ use crate::user::{User, UserContext};
 /// `on_stop`; their name is `UserType.task`.
 pub const TASK_KIND: &str = "TASK";
 
-/// How long a user waits before it calls a failed `on_start` again.
+/// How long a user waits before it calls a failed `on_start` again, at first. The wait
+/// doubles with each failure in a row, up to [`START_RETRY_MAX`]: a target that is down or
+/// overloaded is not met with a retry storm (every user retrying each second).
 pub(crate) const START_RETRY: Duration = Duration::from_secs(1);
+
+/// The longest wait between two `on_start` attempts.
+pub(crate) const START_RETRY_MAX: Duration = Duration::from_secs(30);
 
 pub(crate) struct Control {
     /// Finish the current task, then stop (a wait is cut short).
@@ -91,9 +96,11 @@ pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext
     stop_user(&mut user, &mut ctx).await;
 }
 
-/// Build the user with `on_start`, retrying after [`START_RETRY`] while it fails;
-/// `None` when the user is stopped first.
+/// Build the user with `on_start`, retrying while it fails (after [`START_RETRY`], then
+/// twice as long each time, up to [`START_RETRY_MAX`]); `None` when the user is stopped
+/// first.
 pub(crate) async fn start_user<U: User>(ctx: &mut UserContext, ctl: &Control) -> Option<U> {
+    let mut retry = START_RETRY;
     loop {
         if ctl.stop.is_cancelled() {
             return None;
@@ -107,9 +114,10 @@ pub(crate) async fn start_user<U: User>(ctx: &mut UserContext, ctl: &Control) ->
             Guarded::Killed => return None,
         }
         tokio::select! {
-            () = tokio::time::sleep(START_RETRY) => {}
+            () = tokio::time::sleep(retry) => {}
             () = ctl.stop.cancelled() => return None,
         }
+        retry = (retry * 2).min(START_RETRY_MAX);
     }
 }
 
