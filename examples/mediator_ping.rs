@@ -157,9 +157,10 @@ fn main() -> ExitCode {
                 .install();
         }
         let mut args = cli.swarm.clone();
-        // Without user type names on the command line, only the pings (name
-        // MediatorMessage, or both, to send basic messages between agent pairs).
-        if args.user_types.is_empty() && !args.list {
+        // Without user type names (command line, SWARM_* or the config file), only the
+        // pings (name MediatorMessage, or both, to send basic messages between agent pairs).
+        // A config that does not load is reported by the run itself.
+        if !args.list && args.to_config().is_ok_and(|c| c.user_types.is_empty()) {
             args.user_types = vec!["MediatorPing".to_owned()];
         }
         // The agents talk to the mediator named in the invitation, not to a --host.
