@@ -2,6 +2,8 @@
 //! client side of didexchange, coordinate-mediation, trust ping and basic message.
 
 mod doc;
+mod handshake;
+mod mediation;
 mod pickup;
 mod transport;
 
@@ -10,14 +12,15 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::invitation::{HandshakeProtocol, Invitation, InvitationKind};
+use crate::invitation::{HandshakeProtocol, Invitation};
 use crate::keys::did_peer::{did_peer_2, QUEUE_ENDPOINT};
 use crate::keys::AgentKey;
-use crate::message::{self, MessageType, Thread};
+use crate::message::{self, MessageType};
 use crate::service::Service;
 use crate::{pack_for_service, unpack, InboundListener, Unpacked};
 
 pub use doc::resolve_their_service;
+pub use mediation::Grant;
 pub use pickup::PickupStatus;
 use transport::Transport;
 
@@ -93,15 +96,6 @@ impl AgentOptions {
         self.inbound = Some(listener);
         self
     }
-}
-
-/// A mediation grant: where others send messages for this agent, and through which keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    /// The mediator's endpoint.
-    pub endpoint: String,
-    /// The mediator's routing keys (base58).
-    pub routing_keys: Vec<String>,
 }
 
 /// A simulated agent connected to one peer (its mediator, or any agent it talks to
@@ -229,100 +223,6 @@ impl Agent {
         Ok(agent)
     }
 
-    /// The endpoint to reach the peer over a WebSocket, if its service has one.
-    fn ws_endpoint(&self) -> Option<String> {
-        let e = &self.them.endpoint;
-        (e.starts_with("ws://") || e.starts_with("wss://")).then(|| e.clone())
-    }
-
-    async fn didexchange(
-        &mut self,
-        invitation: &Invitation,
-        label: &str,
-    ) -> Result<(), AriesError> {
-        let id = message::new_id();
-        let mut request = json!({
-            "@type": "https://didcomm.org/didexchange/1.1/request",
-            "@id": id,
-            "label": label,
-            "did": self.did,
-        });
-        message::set_thread(
-            &mut request,
-            &Thread::reply(&id).with_parent(&invitation.id),
-        );
-        let reply = self
-            .request(request, |t| {
-                t.family() == "didexchange" && t.name() == "response"
-            })
-            .await?;
-        self.set_them(&reply.message)?;
-        let mut complete = json!({
-            "@type": "https://didcomm.org/didexchange/1.1/complete",
-            "@id": message::new_id(),
-        });
-        message::set_thread(
-            &mut complete,
-            &Thread::reply(&id).with_parent(&invitation.id),
-        );
-        self.send(complete).await
-    }
-
-    /// connections/1.0 (RFC 0160): a request with a legacy DID doc whose DID is the first
-    /// 16 bytes of the verkey; the response's `connection~sig` must be signed by the
-    /// invitation's key.
-    async fn connections(
-        &mut self,
-        invitation: &Invitation,
-        label: &str,
-    ) -> Result<(), AriesError> {
-        let verkey = self.key.verkey_base58().to_owned();
-        let did = bs58::encode(&self.key.verkey().as_bytes()[..16]).into_string();
-        let id = message::new_id();
-        let mut request = json!({
-            "@type": "https://didcomm.org/connections/1.0/request",
-            "@id": id,
-            "label": label,
-            "connection": {
-                "DID": did,
-                "DIDDoc": doc::legacy_doc(
-                    &did,
-                    &verkey,
-                    self.inbound_endpoint.as_deref().unwrap_or(QUEUE_ENDPOINT),
-                ),
-            },
-        });
-        if invitation.kind == InvitationKind::OutOfBand {
-            // Lets the inviter find (and clean up) its out-of-band record.
-            message::set_thread(
-                &mut request,
-                &Thread::reply(&id).with_parent(&invitation.id),
-            );
-        }
-        let reply = self
-            .request(request, |t| {
-                t.family() == "connections" && t.name() == "response"
-            })
-            .await?;
-        doc::verify_connection_sig(&reply.message, &self.them.recipient_keys)?;
-        self.set_them(&reply.message)?;
-        self.did = did;
-        Ok(())
-    }
-
-    /// Talk to the peer's service from its handshake response from now on: an HTTP one when
-    /// the agent receives on an inbound listener (its posts go there), else preferably a
-    /// WebSocket one.
-    fn set_them(&mut self, response: &Value) -> Result<(), AriesError> {
-        if self.transport.is_inbound() {
-            self.them = doc::resolve_service(response, doc::Prefer::Http)?;
-            self.transport.retarget(&self.them.endpoint)
-        } else {
-            self.them = doc::resolve_their_service(response)?;
-            Ok(())
-        }
-    }
-
     /// Pack for the peer and send, asking for replies on this connection (unless the agent
     /// receives on an inbound listener: then the peer POSTs its replies there).
     pub async fn send(&mut self, mut msg: Value) -> Result<(), AriesError> {
@@ -389,91 +289,6 @@ impl Agent {
                 _ => self.inbox.push_back(got),
             }
         }
-    }
-
-    /// Ask the peer to mediate for this agent, and register this agent's key.
-    pub async fn request_mediation(&mut self) -> Result<Grant, AriesError> {
-        let req = json!({
-            "@type": "https://didcomm.org/coordinate-mediation/1.0/mediate-request",
-            "@id": message::new_id(),
-        });
-        let reply = self
-            .request(req, |t| {
-                t.family() == "coordinate-mediation" && t.name() != "mediate-request"
-            })
-            .await?;
-        let t = message::message_type(&reply.message)
-            .map_err(|e| AriesError::Protocol(e.to_string()))?;
-        if t.name() != "mediate-grant" {
-            return Err(AriesError::Protocol(format!(
-                "mediation not granted: {}",
-                reply.message
-            )));
-        }
-        let endpoint = reply.message["endpoint"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let routing_keys = reply.message["routing_keys"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(|k| crate::Verkey::parse(k).map(|v| v.to_base58()))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .unwrap_or_default();
-        let grant = Grant {
-            endpoint,
-            routing_keys,
-        };
-        let update = json!({
-            "@type": "https://didcomm.org/coordinate-mediation/1.0/keylist-update",
-            "@id": message::new_id(),
-            "updates": [{"recipient_key": self.key.did_key(), "action": "add"}],
-        });
-        let reply = self
-            .request(update, |t| t.name() == "keylist-update-response")
-            .await?;
-        let ok = reply.message["updated"]
-            .as_array()
-            .is_some_and(|u| u.iter().any(|x| x["result"] == "success"));
-        if !ok {
-            return Err(AriesError::Protocol(format!(
-                "keylist update failed: {}",
-                reply.message
-            )));
-        }
-        self.grant = Some(grant.clone());
-        Ok(grant)
-    }
-
-    /// coordinate-mediation 1.0 `keylist-query`: the recipient keys the mediator holds for
-    /// this agent, as it writes them (`did:key` or base58), at most `limit` from `offset`.
-    /// ACA-Py answers it; Credo 0.5's mediator has no handler for it (a time-out).
-    pub async fn keylist_query(
-        &mut self,
-        limit: usize,
-        offset: usize,
-    ) -> Result<Vec<String>, AriesError> {
-        let query = json!({
-            "@type": "https://didcomm.org/coordinate-mediation/1.0/keylist-query",
-            "@id": message::new_id(),
-            "paginate": {"limit": limit, "offset": offset},
-        });
-        let reply = self
-            .request(query, |t| {
-                t.family() == "coordinate-mediation" && t.name() == "keylist"
-            })
-            .await?;
-        let keys = reply.message["keys"].as_array().ok_or_else(|| {
-            AriesError::Protocol(format!("a keylist without keys: {}", reply.message))
-        })?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| k["recipient_key"].as_str().map(str::to_owned))
-            .collect())
     }
 
     /// A trust ping that asks for a response, and the response.
