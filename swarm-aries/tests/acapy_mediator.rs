@@ -6,13 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use swarm_aries::{message, Agent, AgentOptions, Invitation};
-
-fn options() -> AgentOptions {
-    let mut o = AgentOptions::default();
-    o.timeout = Duration::from_secs(20);
-    o
-}
+use swarm_aries::{Agent, Invitation};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_mediate_ping_and_message_through_acapy() {
@@ -20,9 +14,13 @@ async fn connect_mediate_ping_and_message_through_acapy() {
     let invitation = Invitation::parse(peer.var("INVITATION")).expect("ACA-Py's invitation parses");
     let http = reqwest::Client::new();
 
-    let mut alice = Agent::connect(&invitation, http.clone(), &options())
-        .await
-        .expect("alice connects");
+    let mut alice = Agent::connect(
+        &invitation,
+        http.clone(),
+        &common::options(Duration::from_secs(20)),
+    )
+    .await
+    .expect("alice connects");
     assert!(
         alice.on_websocket(),
         "ACA-Py's DID offers its WebSocket endpoint"
@@ -42,9 +40,13 @@ async fn connect_mediate_ping_and_message_through_acapy() {
             .expect("ping answered over the WebSocket");
     }
 
-    let mut bob = Agent::connect(&invitation, http.clone(), &options())
-        .await
-        .expect("bob connects");
+    let mut bob = Agent::connect(
+        &invitation,
+        http.clone(),
+        &common::options(Duration::from_secs(20)),
+    )
+    .await
+    .expect("bob connects");
     bob.request_mediation().await.expect("bob mediated");
     let to_bob = bob.routed_service().unwrap();
     alice
@@ -52,12 +54,7 @@ async fn connect_mediate_ping_and_message_through_acapy() {
         .await
         .expect("sent via the mediator");
     // ACA-Py delivers to bob's open, return-routed socket.
-    let got = loop {
-        let m = bob.receive().await.expect("bob receives");
-        if message::message_type(&m.message).is_ok_and(|t| t.family() == "basicmessage") {
-            break m;
-        }
-    };
+    let got = common::next_basic_message(&mut bob).await;
     assert_eq!(got.message["content"], "hello bob");
     assert_eq!(got.sender_verkey.as_deref(), Some(alice.verkey()));
 }

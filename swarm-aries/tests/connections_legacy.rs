@@ -9,19 +9,17 @@ mod common;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use swarm_aries::{message, Agent, AgentOptions, HandshakeProtocol, Invitation, InvitationKind};
-
-fn options() -> AgentOptions {
-    let mut o = AgentOptions::default();
-    o.timeout = Duration::from_secs(20);
-    o
-}
+use swarm_aries::{Agent, HandshakeProtocol, Invitation, InvitationKind};
 
 /// Connect, get mediation and ping three times; the agent's DID is a legacy (unqualified) one.
 async fn onboard(invitation: &Invitation, http: &reqwest::Client) -> Agent {
-    let mut agent = Agent::connect(invitation, http.clone(), &options())
-        .await
-        .expect("connections/1.0 completes");
+    let mut agent = Agent::connect(
+        invitation,
+        http.clone(),
+        &common::options(Duration::from_secs(20)),
+    )
+    .await
+    .expect("connections/1.0 completes");
     assert!(
         !agent.did().starts_with("did:"),
         "connections/1.0 uses an unqualified DID, got {}",
@@ -90,12 +88,7 @@ async fn connections_1_0_against_acapy_0_12() {
                 .send_basic_message(&to_bob, "hello over connections/1.0")
                 .await
                 .expect("sent via the mediator");
-            let got = loop {
-                let m = bob.receive().await.expect("bob receives");
-                if message::message_type(&m.message).is_ok_and(|t| t.family() == "basicmessage") {
-                    break m;
-                }
-            };
+            let got = common::next_basic_message(&mut bob).await;
             assert_eq!(got.message["content"], "hello over connections/1.0");
             assert_eq!(got.sender_verkey.as_deref(), Some(alice.verkey()));
             alice.close().await;

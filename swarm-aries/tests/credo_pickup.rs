@@ -11,22 +11,20 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use swarm_aries::users::{MediatorMessage, MediatorSettings, Pickup, KIND};
-use swarm_aries::{message, Agent, AgentOptions, Invitation, Service, Unpacked};
+use swarm_aries::{message, Agent, Invitation, Service, Unpacked};
 use swarm_core::Swarm;
-
-fn options() -> AgentOptions {
-    let mut options = AgentOptions::default();
-    options.timeout = Duration::from_secs(20);
-    options
-}
 
 /// A mediated recipient, its routed service, and a sender, both connected to `peer`.
 async fn recipient_and_sender(peer: &common::Peer) -> (Agent, Service, Agent) {
     let invitation = Invitation::parse(peer.var("INVITATION")).expect("the invitation parses");
     let http = reqwest::Client::new();
-    let mut bob = Agent::connect(&invitation, http.clone(), &options())
-        .await
-        .expect("bob connects to Credo");
+    let mut bob = Agent::connect(
+        &invitation,
+        http.clone(),
+        &common::options(Duration::from_secs(20)),
+    )
+    .await
+    .expect("bob connects to Credo");
     assert!(bob.on_websocket(), "Credo's DID doc offers a WebSocket");
     let grant = bob
         .request_mediation()
@@ -34,7 +32,7 @@ async fn recipient_and_sender(peer: &common::Peer) -> (Agent, Service, Agent) {
         .expect("Credo grants mediation");
     assert!(!grant.endpoint.is_empty(), "{grant:?}");
     let to_bob = bob.routed_service().expect("bob is mediated");
-    let alice = Agent::connect(&invitation, http, &options())
+    let alice = Agent::connect(&invitation, http, &common::options(Duration::from_secs(20)))
         .await
         .expect("alice connects to Credo");
     (bob, to_bob, alice)
@@ -193,7 +191,7 @@ async fn live_mode_needs_a_websocket() {
     // An agent that stays on HTTP (no return-routed socket to deliver on).
     let peer = common::Peer::start("mediator-credo");
     let invitation = Invitation::parse(peer.var("INVITATION")).unwrap();
-    let mut options = options();
+    let mut options = common::options(Duration::from_secs(20));
     options.websocket = false;
     let mut agent = Agent::connect(&invitation, reqwest::Client::new(), &options)
         .await

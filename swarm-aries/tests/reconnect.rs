@@ -13,14 +13,8 @@ mod common;
 use std::time::Duration;
 
 use swarm_aries::users::{MediatorPing, MediatorSettings, KIND};
-use swarm_aries::{Agent, AgentOptions, AriesError, Invitation};
+use swarm_aries::{Agent, AriesError, Invitation};
 use swarm_core::Swarm;
-
-fn options(timeout: Duration) -> AgentOptions {
-    let mut o = AgentOptions::default();
-    o.timeout = timeout;
-    o
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_mediator_after_the_socket_dropped() {
@@ -30,7 +24,7 @@ async fn same_mediator_after_the_socket_dropped() {
         let mut agent = Agent::connect(
             &invitation,
             reqwest::Client::new(),
-            &options(Duration::from_secs(20)),
+            &common::options(Duration::from_secs(20)),
         )
         .await
         .expect("connects");
@@ -64,7 +58,7 @@ async fn restarted_mediator_needs_a_new_connection() {
         ("ADMIN_PORT", first.port_of("ADMIN").to_owned()),
     ];
     let http = reqwest::Client::new();
-    let short = options(Duration::from_secs(5));
+    let short = common::options(Duration::from_secs(5));
     let invitation = Invitation::parse(first.var("INVITATION")).expect("the invitation parses");
     let mut agent = common::bounded(Duration::from_secs(60), async {
         let mut agent = Agent::connect(&invitation, http.clone(), &short)

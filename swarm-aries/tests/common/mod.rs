@@ -100,3 +100,22 @@ impl Drop for Peer {
         }
     }
 }
+
+/// Agent options with this reply time-out.
+pub fn options(timeout: std::time::Duration) -> swarm_aries::AgentOptions {
+    let mut o = swarm_aries::AgentOptions::default();
+    o.timeout = timeout;
+    o
+}
+
+/// The next basic message `agent` receives (other messages are skipped).
+pub async fn next_basic_message(agent: &mut swarm_aries::Agent) -> swarm_aries::Unpacked {
+    loop {
+        let m = agent.receive().await.expect("the agent receives");
+        if swarm_aries::message::message_type(&m.message)
+            .is_ok_and(|t| t.family() == "basicmessage")
+        {
+            return m;
+        }
+    }
+}
