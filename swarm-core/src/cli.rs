@@ -375,18 +375,7 @@ fn select_users(names: &[String]) -> Result<Vec<crate::runner::UserSpec>, Config
     if names.is_empty() {
         return Ok(all.iter().map(|r| (r.spec)()).collect());
     }
-    names
-        .iter()
-        .map(|n| {
-            all.iter()
-                .find(|r| r.name() == n)
-                .map(|r| (r.spec)())
-                .ok_or_else(|| ConfigError::UnknownUser {
-                    name: n.clone(),
-                    known: all.iter().map(|r| r.name().to_owned()).collect(),
-                })
-        })
-        .collect()
+    crate::user::specs_named(names)
 }
 
 async fn run_cli(

@@ -19,11 +19,14 @@ pub use crate::config::{parse_duration, parse_host, Config};
 pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
 pub use crate::rate::{ArrivalSchedule, RateLimiter, RateStage};
 pub use crate::report::Report;
-pub use crate::runner::{Command, Progress, RunnerHandle, StopReason, TASK_KIND};
+pub use crate::runner::{
+    Command, CommandError, Progress, ProgressEvent, RunEvent, RunState, RunStatus, RunnerHandle,
+    StopReason, TASK_KIND,
+};
 pub use crate::shape::{parse_shape, LoadShape, ShapeTarget, Spike, Stage, Stages, Steps};
 pub use crate::stats::{
-    EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow, Recorder, Sample,
-    ScheduleSnapshot, Snapshot, PERCENTILES,
+    locust_bucket_ms, EntryDelta, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow,
+    Recorder, Sample, ScheduleSnapshot, Snapshot, StatsDelta, PERCENTILES,
 };
 pub use crate::swarm::Swarm;
 pub use crate::task::{Selection, Task, TaskCall, TaskFn, Tasks};

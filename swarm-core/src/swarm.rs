@@ -15,7 +15,8 @@ use crate::report::{Report, RunInfo};
 use crate::runner::{Observer, Plan, Progress, Runner, RunnerHandle, UserSpec};
 use crate::shape::LoadShape;
 use crate::threshold::Threshold;
-use crate::user::User;
+use crate::user::{RunScope, User};
+use std::sync::Arc;
 
 /// A load test to run.
 ///
@@ -43,9 +44,13 @@ pub struct Swarm {
     config: Config,
     host: Option<String>,
     specs: Vec<UserSpec>,
-    observer: Option<Observer>,
+    /// User types asked for by name, looked up among the registered ones at the start.
+    named: Vec<String>,
+    observers: Vec<Observer>,
     shape: Option<Box<dyn LoadShape>>,
     thresholds: Vec<Threshold>,
+    deltas: bool,
+    scope: Arc<RunScope>,
 }
 
 impl fmt::Debug for Swarm {
@@ -75,9 +80,12 @@ impl Swarm {
             config,
             host: None,
             specs: Vec::new(),
-            observer: None,
+            named: Vec::new(),
+            observers: Vec::new(),
             shape: None,
             thresholds: Vec::new(),
+            deltas: false,
+            scope: Arc::new(RunScope::default()),
         }
     }
 
@@ -104,6 +112,43 @@ impl Swarm {
         let mut spec = UserSpec::of::<U>();
         spec.fixed_count = Some(count);
         self.specs.push(spec);
+        self
+    }
+
+    /// Add a user type registered with [`register_user!`](crate::register_user), by its
+    /// name (as `--list` prints it). An unknown name makes [`Swarm::start`] fail with
+    /// [`ConfigError::UnknownUser`], listing the registered names.
+    #[must_use]
+    pub fn user_named(mut self, name: impl Into<String>) -> Self {
+        self.named.push(name.into());
+        self
+    }
+
+    /// Add the registered user types of these names (see [`Swarm::user_named`]).
+    #[must_use]
+    pub fn users_named<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.named.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Hand a per-run setting to the users: every user reads it with
+    /// [`UserContext::setting`](crate::UserContext::setting) and the run hooks with
+    /// [`RunContext::setting`](crate::RunContext::setting), by its type. One value per
+    /// type; a later call replaces an earlier one. Use this instead of process globals, so
+    /// that two runs in one process (two tests, a worker's successive runs) each see
+    /// their own settings.
+    #[must_use]
+    pub fn setting<T: Send + Sync + 'static>(self, value: T) -> Self {
+        self.scope.insert(value);
+        self
+    }
+
+    /// Keep statistics deltas: [`RunnerHandle::take_stats`] then hands out what was
+    /// recorded since the last take (a worker's periodic reports). Off by default: it
+    /// costs a little per request (each sample is also counted in Locust's buckets).
+    #[must_use]
+    pub fn stats_deltas(mut self, on: bool) -> Self {
+        self.deltas = on;
         self
     }
 
@@ -272,10 +317,12 @@ impl Swarm {
         self
     }
 
-    /// Call `f` once a second with the progress of the run.
+    /// Call `f` once a second with the progress of the run (in the runner's loop: keep
+    /// it short). Several may be added. To watch a run from another task, use
+    /// [`RunnerHandle::subscribe`] or [`RunnerHandle::status`].
     #[must_use]
     pub fn on_progress(mut self, f: impl FnMut(&Progress<'_>) + Send + 'static) -> Self {
-        self.observer = Some(Box::new(f));
+        self.observers.push(Box::new(f));
         self
     }
 
@@ -291,6 +338,10 @@ impl Swarm {
         }
         let config = self.config;
         config.validate()?;
+        if !self.named.is_empty() {
+            let named = std::mem::take(&mut self.named);
+            self.specs.extend(crate::user::specs_named(&named)?);
+        }
         if self.specs.is_empty() {
             return Err(crate::error::ConfigError::NoUserTypes.into());
         }
@@ -330,6 +381,8 @@ impl Swarm {
             abort_grace: config.threshold_grace,
             arrival: config.arrival()?,
             max_rps: config.max_rps.and_then(crate::rate::RateLimiter::new),
+            deltas: self.deltas,
+            scope: self.scope,
         })?;
         let info = RunInfo {
             users: config.users,
@@ -339,7 +392,7 @@ impl Swarm {
             user_types: runner.type_names(),
             seed,
         };
-        if let Some(obs) = self.observer {
+        for obs in self.observers {
             runner.observe(obs);
         }
         Ok((runner, handle, config, info, thresholds))

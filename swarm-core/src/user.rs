@@ -159,6 +159,27 @@ impl UserContext {
         self.scope.get_or_init(init)
     }
 
+    /// The per-run setting of type `T` handed to the run with
+    /// [`Swarm::setting`](crate::Swarm::setting), if any.
+    ///
+    /// ```
+    /// # use swarm_core::prelude::*;
+    /// struct Settings { path: String }
+    /// # struct U;
+    /// # #[async_trait] impl User for U {
+    /// async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+    ///     let settings = ctx
+    ///         .setting::<Settings>()
+    ///         .ok_or_else(|| TaskError::new("no Settings for this run"))?;
+    ///     let _path = &settings.path;
+    ///     Ok(U)
+    /// }
+    /// # fn tasks() -> Tasks<Self> { Tasks::new() } }
+    /// ```
+    pub fn setting<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.scope.get::<T>()
+    }
+
     /// Build a context outside a run, for unit tests of a user's code. Samples recorded
     /// through it go nowhere.
     pub fn detached(host: Option<Url>, seed: u64) -> Self {
@@ -202,6 +223,11 @@ impl RunContext {
         &self.recorder
     }
 
+    /// The per-run setting of type `T` (see [`UserContext::setting`]).
+    pub fn setting<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.scope.get::<T>()
+    }
+
     /// The value every user gets from [`UserContext::shared`] for this type, built by
     /// `init` if no one asked for it yet.
     pub fn shared<T, F>(&self, init: F) -> Arc<T>
@@ -220,6 +246,19 @@ pub(crate) struct RunScope {
 }
 
 impl RunScope {
+    /// Put a value in (replacing one of the same type).
+    pub(crate) fn insert<T: Send + Sync + 'static>(&self, value: T) {
+        self.values
+            .lock()
+            .insert(TypeId::of::<T>(), Arc::new(value) as Arc<dyn Any + Send + Sync>);
+    }
+
+    /// The value of type `T`, if there is one.
+    pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let v = self.values.lock().get(&TypeId::of::<T>()).cloned()?;
+        v.downcast::<T>().ok()
+    }
+
     fn get_or_init<T: Send + Sync + 'static, F: FnOnce() -> T>(&self, init: F) -> Arc<T> {
         let mut values = self.values.lock();
         let v = values
@@ -262,6 +301,26 @@ pub fn registered() -> Vec<&'static Registration> {
     let mut all: Vec<_> = inventory::iter::<Registration>.into_iter().collect();
     all.sort_by_key(|r| r.name());
     all
+}
+
+/// The runner's view of the registered user types of these names; an unknown name is
+/// an error listing the registered ones.
+pub(crate) fn specs_named(
+    names: &[String],
+) -> Result<Vec<crate::runner::UserSpec>, crate::error::ConfigError> {
+    let all = registered();
+    names
+        .iter()
+        .map(|n| {
+            all.iter()
+                .find(|r| r.name() == n)
+                .map(|r| (r.spec)())
+                .ok_or_else(|| crate::error::ConfigError::UnknownUser {
+                    name: n.clone(),
+                    known: all.iter().map(|r| r.name().to_owned()).collect(),
+                })
+        })
+        .collect()
 }
 
 /// Register user types so that `swarm_core::main()` can run them by name.

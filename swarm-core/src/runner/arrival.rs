@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::panic::{guarded, Guarded};
 use super::user_loop::{report_error, report_panic, start_user, stop_user, Control};
-use super::{precise, Command, RunOutcome, Runner, StopReason};
+use super::Runner;
 use crate::rate::ArrivalSchedule;
 use crate::task::Tasks;
 use crate::user::{User, UserContext};
@@ -129,117 +129,135 @@ pub(crate) async fn run_pool_user<U: User>(
     stop_user(&mut user, &mut ctx).await;
 }
 
-/// Where the scheduler is.
-#[derive(Debug)]
-pub(crate) struct Cursor {
-    /// Iterations dispatched or dropped so far.
-    pub(crate) k: u64,
+/// The open model's scheduler: the arrival schedule, where it is, and the pool.
+pub(crate) struct OpenModel {
+    schedule: ArrivalSchedule,
+    /// When the schedule's time 0 is (the start, or the last arrival-rate change).
+    origin: Instant,
+    /// Iterations dispatched or dropped since `origin`.
+    k: u64,
+    /// The end of the schedule as first planned (a rate change keeps it).
+    end: Instant,
+    idle: IdlePool,
+    max_users: u32,
+    precise: bool,
+    last_wake: Instant,
 }
 
-impl Cursor {
+/// At most one precise wake per this gap (iterations due meanwhile start together, up to
+/// the gap late, never early): bounds the scheduler's CPU at high rates.
+const MIN_GAP: Duration = Duration::from_micros(50);
+
+impl OpenModel {
+    /// Whether the scheduler wants the sub-millisecond timer.
+    pub(crate) fn precise(&self) -> bool {
+        self.precise
+    }
+
+    /// When the schedule ends.
+    pub(crate) fn end(&self) -> Instant {
+        self.end
+    }
+
     /// When the next iteration is due, or `None` when the schedule is over.
-    pub(crate) fn next_at(&self, schedule: &ArrivalSchedule, start: Instant) -> Option<Instant> {
-        schedule.time_of(self.k).map(|d| start + d)
+    fn next_at(&self) -> Option<Instant> {
+        self.schedule.time_of(self.k).map(|d| self.origin + d)
+    }
+
+    /// When to wake the scheduler next (before `deadline`), if at all.
+    pub(crate) fn next_wake(&self, deadline: Option<Instant>) -> Option<Instant> {
+        let next = self
+            .next_at()
+            .filter(|t| deadline.is_none_or(|d| *t < d))?;
+        Some(if self.precise {
+            next.max(self.last_wake + MIN_GAP)
+        } else {
+            next
+        })
+    }
+
+    /// Start iterations at `rate` per second from `now` until `deadline`.
+    pub(crate) fn set_rate(&mut self, rate: f64, now: Instant, deadline: Option<Instant>) {
+        let rest = deadline.unwrap_or(self.end).saturating_duration_since(now);
+        self.schedule = ArrivalSchedule::constant(rate, rest);
+        self.origin = now;
+        self.k = 0;
+    }
+
+    /// Let the pool grow to `users` (never below the users it has).
+    pub(crate) fn set_max_users(&mut self, users: u32, running: usize) {
+        self.max_users = users.max(u32::try_from(running).unwrap_or(u32::MAX));
+    }
+
+    /// Once a tick: drop backlog iterations that are too late; the drops so far.
+    pub(crate) fn tick(&self) -> u64 {
+        let mut pool = self.idle.lock();
+        if let Some(t) = pool.take_backlog(Instant::now()) {
+            pool.backlog.push_front(t);
+        }
+        pool.dropped
+    }
+
+    /// At the end: iterations still waiting for a user never started; the drops in all.
+    pub(crate) fn finish(&mut self) -> u64 {
+        let mut pool = self.idle.lock();
+        let waiting = pool.backlog.len() as u64;
+        pool.backlog.clear();
+        pool.dropped += waiting;
+        pool.dropped
     }
 }
 
-/// How long a run of this schedule lasts.
-pub(crate) fn duration(a: &Arrival) -> Duration {
-    a.schedule.duration()
-}
-
 impl Runner {
-    /// The open model: pre-allocate the pool, then start iterations on schedule.
-    pub(super) async fn run_arrival(mut self, plan: Arrival) -> RunOutcome {
-        self.agg.reset();
+    /// The open model: pre-allocate the pool (spread over the types by weight, as in
+    /// the closed model); iterations then start on schedule from the run's start.
+    pub(super) fn start_open(&mut self, plan: Arrival) {
         self.agg.open_model();
         let idle: IdlePool = Arc::new(parking_lot::Mutex::new(PoolState {
             max_lateness: plan.max_lateness,
             ..PoolState::default()
         }));
-        // Pre-allocate, spread over the types by weight as in the closed model.
         self.set_target(plan.pre_allocated, f64::INFINITY);
         while let Some(kind) = self.kind_to_grow() {
             self.spawn_any(kind, Some((idle.clone(), None)));
         }
-        let start = Instant::now();
-        let end = start + duration(&plan);
-        let deadline = self.run_time.map_or(end, |d| (start + d).min(end));
-        let mut cursor = Cursor { k: 0 };
-        let timer = precise::Timer::new(plan.precise_timer);
-        // At most one precise wake per this gap (iterations due meanwhile start together,
-        // up to the gap late, never early): bounds the scheduler's CPU at high rates.
-        let min_gap = Duration::from_micros(50);
-        let mut last_wake = start;
-        let mut tick = tokio::time::interval_at(start + self.tick, self.tick);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The run starts once the pool is made.
+        let now = Instant::now();
+        self.start = now;
+        self.open = Some(OpenModel {
+            end: now + plan.schedule.duration(),
+            schedule: plan.schedule,
+            origin: now,
+            k: 0,
+            idle,
+            max_users: plan.max_users,
+            precise: plan.precise_timer,
+            last_wake: now,
+        });
+    }
 
-        let reason = loop {
-            let next = cursor
-                .next_at(&plan.schedule, start)
-                .filter(|t| *t < deadline);
-            let wake_at = match next {
-                Some(t) if plan.precise_timer => Some(t.max(last_wake + min_gap)),
-                other => other,
-            };
-            tokio::select! {
-                biased;
-                cmd = self.rx.recv() => match cmd {
-                    Some(Command::Stop) => break StopReason::Stopped,
-                    Some(Command::Snapshot(tx)) => {
-                        let _ = tx.send(self.snapshot());
-                    }
-                    Some(Command::SetUsers { .. }) => {
-                        tracing::warn!("set users ignored: the open model sets its own pool");
-                    }
-                    None => {}
-                },
-                () = tokio::time::sleep_until(deadline) => break StopReason::RunTime,
-                () = timer.sleep_until(wake_at.unwrap_or(deadline)), if wake_at.is_some() => {
-                    let now = Instant::now();
-                    last_wake = now;
-                    while let Some(t) = cursor.next_at(&plan.schedule, start).filter(|t| *t <= now && *t < deadline) {
-                        self.dispatch(t, &plan, &idle);
-                        cursor.k += 1;
-                    }
-                }
-                _ = tick.tick() => {
-                    {
-                        let mut pool = idle.lock();
-                        let _ = pool.take_backlog(Instant::now()).map(|t| pool.backlog.push_front(t));
-                        self.agg.set_dropped(pool.dropped);
-                    }
-                    self.on_tick(start);
-                    if self.threshold_abort(start.elapsed()) {
-                        break StopReason::ThresholdAbort;
-                    }
-                }
-                Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
-            }
+    /// Start every iteration that is due (before `deadline`).
+    pub(super) fn dispatch_due(&mut self, deadline: Option<Instant>) {
+        let Some(mut open) = self.open.take() else {
+            return;
         };
+        let now = Instant::now();
+        open.last_wake = now;
+        while let Some(t) = open
+            .next_at()
+            .filter(|t| *t <= now && deadline.is_none_or(|d| *t < d))
         {
-            // Iterations still waiting for a user never started.
-            let mut pool = idle.lock();
-            let waiting = pool.backlog.len() as u64;
-            pool.backlog.clear();
-            pool.dropped += waiting;
-            self.agg.set_dropped(pool.dropped);
+            self.dispatch(t, &mut open);
+            open.k += 1;
         }
-        // Pool users waiting for a ticket stop at once; busy ones get the stop timeout.
-        for slot in &mut self.slots {
-            slot.tickets = None;
-        }
-        self.stop_all().await;
-        self.agg.tick(0);
-        let snapshot = self.agg.snapshot(0);
-        RunOutcome { snapshot, reason }
+        self.open = Some(open);
     }
 
     /// Give the iteration due at `scheduled` to an idle pool user, or a new one while the
-    /// pool may grow; otherwise it is dropped.
-    fn dispatch(&mut self, scheduled: Instant, plan: &Arrival, idle: &IdlePool) {
+    /// pool may grow; otherwise it waits for a user or is dropped.
+    fn dispatch(&mut self, scheduled: Instant, open: &mut OpenModel) {
         loop {
-            let Some(slot) = idle.lock().idle.pop() else {
+            let Some(slot) = open.idle.lock().idle.pop() else {
                 break;
             };
             if let Some(tx) = self.slots.get(slot).and_then(|s| s.tickets.as_ref()) {
@@ -248,17 +266,17 @@ impl Runner {
                 }
             }
         }
-        if self.running() < plan.max_users {
+        if self.running() < open.max_users {
             let total = self.running() + 1;
             self.set_target(total, f64::INFINITY);
             if let Some(kind) = self.kind_to_grow() {
-                self.spawn_any(kind, Some((idle.clone(), Some(scheduled))));
+                self.spawn_any(kind, Some((open.idle.clone(), Some(scheduled))));
                 return;
             }
         }
         // Every user busy and the pool full: the iteration waits for a user (its
         // lateness then shows in the corrected latency), or is dropped when too late.
-        let mut pool = idle.lock();
+        let mut pool = open.idle.lock();
         if !pool.max_lateness.is_zero() {
             pool.backlog.push_back(scheduled);
         } else {

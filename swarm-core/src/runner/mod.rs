@@ -1,30 +1,42 @@
 //! The runner: owns the clock, spawns and stops users, merges statistics every tick and
-//! answers the command channel that the command line, a web UI or a distributed worker
-//! drive.
+//! answers the one command channel that the command line, a web UI or a distributed
+//! worker drive.
+//!
+//! One loop serves the closed model, load shapes and the open model, with one command
+//! handler (`Runner::command`). Who wins when a shape and a command disagree: a command
+//! that sets users (set users, set user counts) takes over from the shape for the rest
+//! of the run; the shape is still asked once a second and still ends the run when it
+//! returns `None`. A spawn-rate command changes the rate of the ramp in progress, and a
+//! shape that steers sets its own rate again on its next change.
 
 mod arrival;
+mod control;
 mod distribute;
-mod handle;
 mod panic;
 mod precise;
 mod spec;
 mod user_loop;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
 use distribute::{distribute, mix};
-pub(crate) use handle::Observer;
-pub use handle::{Command, Progress, RunnerHandle, StopReason};
+pub(crate) use control::Observer;
+pub use control::{
+    Command, CommandError, Progress, ProgressEvent, RunEvent, RunState, RunStatus, RunnerHandle,
+    StopReason,
+};
 use spec::SpawnFn;
 pub(crate) use spec::{HookFn, UserSpec};
 
 pub(crate) use arrival::Arrival;
+use arrival::OpenModel;
 
 pub use user_loop::TASK_KIND;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use rand::SeedableRng;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +49,9 @@ use crate::user::{RunScope, UserContext, UserRng};
 
 /// How long `on_stop` may still run after the users were killed.
 const ON_STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// How many events a subscriber may fall behind before it loses the oldest.
+const EVENT_BUFFER: usize = 1024;
 
 /// What the runner needs to know, checked beforehand by the config layer.
 pub(crate) struct Plan {
@@ -57,6 +72,10 @@ pub(crate) struct Plan {
     pub(crate) arrival: Option<Arrival>,
     /// The run-wide cap on task starts per second.
     pub(crate) max_rps: Option<crate::rate::RateLimiter>,
+    /// Keep statistics deltas for [`RunnerHandle::take_stats`].
+    pub(crate) deltas: bool,
+    /// The run's shared values, pre-filled with its settings.
+    pub(crate) scope: Arc<RunScope>,
 }
 
 pub(crate) struct RunOutcome {
@@ -105,11 +124,20 @@ pub(crate) struct Runner {
     tick: Duration,
     run_kill: CancellationToken,
     rx: mpsc::UnboundedReceiver<Command>,
-    observer: Option<Observer>,
+    /// Whether a handle may still send commands.
+    rx_open: bool,
+    observers: Vec<Observer>,
+    events: broadcast::Sender<RunEvent>,
+    status: watch::Sender<RunStatus>,
+    state: RunState,
+    start: Instant,
     shape: Option<Box<dyn crate::shape::LoadShape>>,
+    /// Whether the shape sets the users; a users command ends that.
+    shape_steers: bool,
     abort_on: Vec<crate::threshold::Threshold>,
     abort_grace: Duration,
     arrival: Option<Arrival>,
+    open: Option<OpenModel>,
 }
 
 impl Runner {
@@ -142,15 +170,35 @@ impl Runner {
             });
         }
         let (tx, rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
         let now = Instant::now();
+        let (status, status_rx) = watch::channel(RunStatus {
+            state: RunState::Spawning,
+            users: 0,
+            target_users: 0,
+            user_counts: types.iter().map(|t| (t.name.to_owned(), 0)).collect(),
+            elapsed: Duration::ZERO,
+        });
         let run_kill = CancellationToken::new();
+        let mut agg = Aggregator::new();
+        if plan.deltas {
+            agg.enable_deltas();
+        }
+        let handle = RunnerHandle {
+            tx,
+            kill: run_kill.clone(),
+            events: events.clone(),
+            status: status_rx,
+            types: types.iter().map(|t| t.name.to_owned()).collect(),
+            open_model: plan.arrival.is_some(),
+        };
         let mut runner = Runner {
             types,
             slots: Vec::new(),
             stopping: Vec::new(),
             join: JoinSet::new(),
-            agg: Aggregator::new(),
-            scope: Arc::new(RunScope::default()),
+            agg,
+            scope: plan.scope,
             host: plan.host.map(Arc::new),
             seed: plan.seed,
             next_id: 0,
@@ -161,16 +209,23 @@ impl Runner {
             run_time: plan.run_time,
             stop_timeout: plan.stop_timeout,
             tick: Duration::from_secs(1),
-            run_kill: run_kill.clone(),
+            run_kill,
             rx,
-            observer: None,
+            rx_open: true,
+            observers: Vec::new(),
+            events,
+            status,
+            state: RunState::Spawning,
+            start: now,
+            shape_steers: plan.shape.is_some(),
             shape: plan.shape,
             abort_on: plan.abort_on,
             abort_grace: plan.abort_grace,
             arrival: plan.arrival,
+            open: None,
         };
         runner.set_target(plan.users, plan.spawn_rate);
-        Ok((runner, RunnerHandle { tx, kill: run_kill }))
+        Ok((runner, handle))
     }
 
     pub(crate) fn run_context(&self) -> crate::user::RunContext {
@@ -195,7 +250,7 @@ impl Runner {
     }
 
     pub(crate) fn observe(&mut self, observer: Observer) {
-        self.observer = Some(observer);
+        self.observers.push(observer);
     }
 
     fn running(&self) -> u32 {
@@ -223,6 +278,26 @@ impl Runner {
             t.target = n;
         }
         self.target = users;
+        self.restart_ramp(spawn_rate, immediate);
+    }
+
+    /// Set each type's users by name; types not named get none.
+    fn set_counts(&mut self, counts: &BTreeMap<String, u32>, spawn_rate: f64) {
+        let mut total = 0u32;
+        for t in &mut self.types {
+            t.target = counts.get(t.name).copied().unwrap_or(0);
+            total = total.saturating_add(t.target);
+        }
+        for name in counts.keys() {
+            if !self.types.iter().any(|t| t.name == name) {
+                tracing::warn!(user_type = %name, "set user counts: no such user type in this run");
+            }
+        }
+        self.target = total;
+        self.restart_ramp(spawn_rate, true);
+    }
+
+    fn restart_ramp(&mut self, spawn_rate: f64, immediate: bool) {
         self.spawn_rate = if spawn_rate.is_finite() && spawn_rate > 0.0 {
             spawn_rate
         } else {
@@ -232,7 +307,8 @@ impl Runner {
         self.ramp_steps = u64::from(!immediate && self.spawn_rate.is_finite());
     }
 
-    /// Ask the shape for its target; `false` when it ends the run.
+    /// Ask the shape for its target; `false` when it ends the run. A shape that no longer
+    /// steers (a command set the users) is still asked, for its end.
     fn follow_shape(&mut self, elapsed: Duration) -> bool {
         let running = self.running();
         let Some(shape) = self.shape.as_mut() else {
@@ -241,6 +317,9 @@ impl Runner {
         match shape.tick(elapsed, running) {
             None => false,
             Some(t) => {
+                if !self.shape_steers {
+                    return true;
+                }
                 let rate = if t.spawn_rate.is_finite() && t.spawn_rate > 0.0 {
                     t.spawn_rate
                 } else {
@@ -255,7 +334,7 @@ impl Runner {
     }
 
     fn needs_change(&self) -> bool {
-        self.types.iter().any(|t| t.running != t.target)
+        self.open.is_none() && self.types.iter().any(|t| t.running != t.target)
     }
 
     fn next_step_at(&self) -> Instant {
@@ -266,12 +345,19 @@ impl Runner {
         self.ramp_start + Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX / 4)
     }
 
+    /// Take every step that is due.
+    fn steps_due(&mut self) {
+        let now = Instant::now();
+        while self.needs_change() && self.next_step_at() <= now {
+            self.step();
+        }
+    }
+
     /// Start or stop one user, towards the targets.
     fn step(&mut self) {
         self.ramp_steps += 1;
-        let grow = self.kind_to_grow();
-        if let Some(kind) = grow {
-            self.spawn_user(kind);
+        if let Some(kind) = self.kind_to_grow() {
+            self.spawn_any(kind, None);
             return;
         }
         let shrink = self
@@ -291,10 +377,6 @@ impl Runner {
                 drop(slot.abort);
             }
         }
-    }
-
-    fn spawn_user(&mut self, kind: usize) {
-        self.spawn_any(kind, None);
     }
 
     /// Start a user; with `pool`, a pool user of the open model (its first iteration
@@ -351,33 +433,6 @@ impl Runner {
         });
     }
 
-    fn on_tick(&mut self, start: Instant) {
-        let users = self.running();
-        self.agg.tick(users);
-        if let (Some(obs), Some(row)) = (self.observer.as_mut(), self.agg.last_row()) {
-            obs(&Progress {
-                elapsed: start.elapsed(),
-                users,
-                target_users: self.target,
-                row,
-            });
-        }
-    }
-
-    /// Whether an abort-on-fail threshold fails now (after the grace time).
-    fn threshold_abort(&mut self, elapsed: Duration) -> bool {
-        if self.abort_on.is_empty() || elapsed < self.abort_grace {
-            return false;
-        }
-        let snap = self.agg.snapshot(self.running());
-        self.abort_on.iter().any(|t| !t.evaluate(&snap).passed)
-    }
-
-    fn snapshot(&mut self) -> Snapshot {
-        self.agg.collect();
-        self.agg.snapshot(self.running())
-    }
-
     /// The type to start a user of next: types with a fixed count first (Locust spawns
     /// them first), then the type furthest below its share, in proportion; ties go to
     /// the type declared first. `None` when every type has its share.
@@ -396,63 +451,241 @@ impl Runner {
             .map(|(i, _)| i)
     }
 
-    pub(crate) async fn run(mut self) -> RunOutcome {
-        if let Some(plan) = self.arrival.take() {
-            return self.run_arrival(plan).await;
+    /// Apply one command; `Some` when it ends the run.
+    fn command(&mut self, cmd: Command) -> Option<StopReason> {
+        match cmd {
+            Command::SetUsers { users, spawn_rate } => {
+                if let Some(open) = self.open.as_mut() {
+                    open.set_max_users(users, self.slots.len());
+                } else {
+                    self.shape_steers = false;
+                    self.set_target(users, spawn_rate);
+                }
+            }
+            Command::SetUserCounts { counts, spawn_rate } => {
+                if self.open.is_some() {
+                    tracing::warn!("set user counts ignored: the open model sizes its own pool");
+                } else {
+                    self.shape_steers = false;
+                    self.set_counts(&counts, spawn_rate);
+                }
+            }
+            Command::SetSpawnRate(rate) => {
+                if self.open.is_none() && rate.is_finite() && rate > 0.0 {
+                    self.restart_ramp(rate, true);
+                }
+            }
+            Command::SetArrivalRate(rate) => {
+                let deadline = self.deadline();
+                match self.open.as_mut() {
+                    Some(open) if rate.is_finite() && rate > 0.0 => {
+                        open.set_rate(rate, Instant::now(), deadline);
+                    }
+                    Some(_) => {}
+                    None => tracing::warn!("set arrival rate ignored: this run is closed-model"),
+                }
+            }
+            Command::ResetStats => {
+                self.agg.reset();
+            }
+            Command::Stop => return Some(StopReason::Stopped),
+            Command::Snapshot { reply, history } => {
+                self.agg.collect();
+                let _ = reply.send(self.agg.snapshot_with(self.running(), history));
+            }
+            Command::TakeStats(reply) => {
+                self.agg.collect();
+                let _ = reply.send(self.agg.take_delta());
+            }
         }
+        None
+    }
+
+    /// When the run ends by its clock: the run time, and for the open model the end of
+    /// its schedule.
+    fn deadline(&self) -> Option<Instant> {
+        let by_time = self.run_time.map(|d| self.start + d);
+        match &self.open {
+            Some(open) => Some(by_time.map_or(open.end(), |t| t.min(open.end()))),
+            None => by_time,
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let users = self.running();
+        if let Some(open) = &self.open {
+            self.agg.set_dropped(open.tick());
+        }
+        self.agg.tick(users);
+        let elapsed = self.start.elapsed();
+        if let Some(row) = self.agg.last_row() {
+            for obs in &mut self.observers {
+                obs(&Progress {
+                    elapsed,
+                    users,
+                    target_users: self.target,
+                    row,
+                });
+            }
+            if self.events.receiver_count() > 0 {
+                let _ = self.events.send(RunEvent::Progress(ProgressEvent {
+                    elapsed,
+                    users,
+                    target_users: self.target,
+                    row: Arc::new(row.clone()),
+                }));
+            }
+        }
+    }
+
+    /// Publish the state and the per-type counts when they changed, with a
+    /// spawning-complete event when every type reached its target.
+    fn publish(&mut self) {
+        let state = match self.state {
+            RunState::Spawning | RunState::Running => {
+                if self.needs_change() {
+                    RunState::Spawning
+                } else {
+                    RunState::Running
+                }
+            }
+            other => other,
+        };
+        let users = self.running();
+        let target = if self.open.is_some() {
+            users
+        } else {
+            self.target
+        };
+        let changed_state = state != self.state;
+        self.state = state;
+        let counts_changed = {
+            let cur = self.status.borrow();
+            cur.users != users
+                || cur.target_users != target
+                || cur.state != state
+                || self
+                    .types
+                    .iter()
+                    .any(|t| cur.user_counts.get(t.name).copied() != Some(t.running))
+        };
+        if counts_changed {
+            let user_counts: BTreeMap<String, u32> = self
+                .types
+                .iter()
+                .map(|t| (t.name.to_owned(), t.running))
+                .collect();
+            let elapsed = self.start.elapsed();
+            self.status.send_replace(RunStatus {
+                state,
+                users,
+                target_users: target,
+                user_counts: user_counts.clone(),
+                elapsed,
+            });
+            if changed_state {
+                let _ = self.events.send(RunEvent::State(state));
+                if state == RunState::Running {
+                    let _ = self.events.send(RunEvent::SpawningComplete { user_counts, users });
+                }
+            }
+        }
+    }
+
+    /// Move to a final state and tell the subscribers.
+    fn set_state(&mut self, state: RunState) {
+        self.state = state;
+        let users = self.running();
+        self.status.send_modify(|s| {
+            s.state = state;
+            s.users = users;
+        });
+        let _ = self.events.send(RunEvent::State(state));
+    }
+
+    /// Whether an abort-on-fail threshold fails now (after the grace time).
+    fn threshold_abort(&mut self, elapsed: Duration) -> bool {
+        if self.abort_on.is_empty() || elapsed < self.abort_grace {
+            return false;
+        }
+        let snap = self.agg.snapshot_with(self.running(), false);
+        self.abort_on.iter().any(|t| !t.evaluate(&snap).passed)
+    }
+
+    pub(crate) async fn run(mut self) -> RunOutcome {
         self.agg.reset();
-        let start = Instant::now();
-        self.ramp_start = start;
-        let deadline = self.run_time.map(|d| start + d);
+        self.start = Instant::now();
+        self.ramp_start = self.start;
+        if let Some(plan) = self.arrival.take() {
+            self.start_open(plan);
+        }
+        let start = self.start;
+        let far = start + Duration::from_secs(86_400 * 365);
         let mut tick = tokio::time::interval_at(start + self.tick, self.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let far = start + Duration::from_secs(86_400 * 365);
-        if !self.follow_shape(Duration::ZERO) {
-            self.stop_all().await;
-            self.agg.tick(0);
-            let snapshot = self.agg.snapshot(0);
-            return RunOutcome {
-                snapshot,
-                reason: StopReason::ShapeDone,
-            };
-        }
+        let _ = self.events.send(RunEvent::State(RunState::Spawning));
 
-        let reason = loop {
-            let step_at = if self.needs_change() {
-                Some(self.next_step_at())
-            } else {
-                None
-            };
+        let timer = precise::Timer::new(self.open.as_ref().is_some_and(OpenModel::precise));
+        let reason = if self.follow_shape(Duration::ZERO) {
+            self.publish();
+            self.main_loop(&mut tick, far, &timer).await
+        } else {
+            StopReason::ShapeDone
+        };
+
+        self.set_state(RunState::Stopping);
+        if let Some(open) = self.open.as_mut() {
+            self.agg.set_dropped(open.finish());
+            // Pool users waiting for a ticket stop at once; busy ones get the stop timeout.
+            for slot in &mut self.slots {
+                slot.tickets = None;
+            }
+        }
+        self.stop_all().await;
+        self.agg.tick(0);
+        let snapshot = self.agg.snapshot(0);
+        self.set_state(RunState::Stopped);
+        RunOutcome { snapshot, reason }
+    }
+
+    async fn main_loop(
+        &mut self,
+        tick: &mut tokio::time::Interval,
+        far: Instant,
+        timer: &precise::Timer,
+    ) -> StopReason {
+        let start = self.start;
+        loop {
+            let deadline = self.deadline();
+            let step_at = self.needs_change().then(|| self.next_step_at());
+            let wake_at = self.open.as_ref().and_then(|o| o.next_wake(deadline));
             let kill_at = self.stopping.iter().map(|(t, _)| *t).min();
             tokio::select! {
                 biased;
-                cmd = self.rx.recv() => match cmd {
-                    Some(Command::SetUsers { users, spawn_rate }) => self.set_target(users, spawn_rate),
-                    Some(Command::Stop) => break StopReason::Stopped,
-                    Some(Command::Snapshot(tx)) => {
-                        let _ = tx.send(self.snapshot());
+                cmd = self.rx.recv(), if self.rx_open => match cmd {
+                    Some(cmd) => {
+                        if let Some(reason) = self.command(cmd) {
+                            return reason;
+                        }
+                        self.steps_due();
                     }
                     None => {
-                        if deadline.is_none() {
-                            break StopReason::Detached;
+                        // No one can send commands any more: a run with no end of its
+                        // own ends now; others go on to their end.
+                        if deadline.is_none() && self.shape.is_none() {
+                            return StopReason::Detached;
                         }
-                        // No one can send commands any more; wait for the run time.
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        drop(tx);
-                        self.rx = rx;
-                        let d = deadline.unwrap_or(far);
-                        self.wait_until(d, &mut tick, start).await;
-                        break StopReason::RunTime;
+                        self.rx_open = false;
                     }
                 },
                 () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
-                    break StopReason::RunTime;
+                    return StopReason::RunTime;
                 }
                 () = tokio::time::sleep_until(step_at.unwrap_or(far)), if step_at.is_some() => {
-                    let now = Instant::now();
-                    while self.needs_change() && self.next_step_at() <= now {
-                        self.step();
-                    }
+                    self.steps_due();
+                }
+                () = timer.sleep_until(wake_at.unwrap_or(far)), if wake_at.is_some() => {
+                    self.dispatch_due(deadline);
                 }
                 () = tokio::time::sleep_until(kill_at.unwrap_or(far)), if kill_at.is_some() => {
                     let now = Instant::now();
@@ -464,48 +697,17 @@ impl Runner {
                     // The shape first, and the users it wants now started, so the tick's
                     // row shows them.
                     if !self.follow_shape(start.elapsed()) {
-                        break StopReason::ShapeDone;
+                        return StopReason::ShapeDone;
                     }
-                    let now = Instant::now();
-                    while self.needs_change() && self.next_step_at() <= now {
-                        self.step();
-                    }
-                    self.on_tick(start);
+                    self.steps_due();
+                    self.on_tick();
                     if self.threshold_abort(start.elapsed()) {
-                        break StopReason::ThresholdAbort;
+                        return StopReason::ThresholdAbort;
                     }
                 }
                 Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
             }
-        };
-
-        self.stop_all().await;
-        self.agg.tick(0);
-        let snapshot = self.agg.snapshot(0);
-        RunOutcome { snapshot, reason }
-    }
-
-    /// Keep ticking and spawning until `deadline` (used once the handles are gone).
-    async fn wait_until(
-        &mut self,
-        deadline: Instant,
-        tick: &mut tokio::time::Interval,
-        start: Instant,
-    ) {
-        loop {
-            let step_at = self.needs_change().then(|| self.next_step_at());
-            tokio::select! {
-                biased;
-                () = tokio::time::sleep_until(deadline) => return,
-                () = tokio::time::sleep_until(step_at.unwrap_or(deadline)), if step_at.is_some() => {
-                    let now = Instant::now();
-                    while self.needs_change() && self.next_step_at() <= now {
-                        self.step();
-                    }
-                }
-                _ = tick.tick() => self.on_tick(start),
-                Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
-            }
+            self.publish();
         }
     }
 

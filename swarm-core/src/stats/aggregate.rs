@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
+use super::delta::{DeltaAcc, StatsDelta};
 use super::entry::{new_histogram, EntryAcc};
 use super::snapshot::{
     per_sec, ErrorSnapshot, ExceptionSnapshot, HistoryRow, Snapshot, PERCENTILES,
@@ -31,6 +32,8 @@ pub(crate) struct Aggregator {
     start: Instant,
     start_wall: SystemTime,
     last_tick: Instant,
+    /// Statistics deltas, when on: everything since the last take.
+    delta: Option<DeltaAcc>,
 }
 
 impl Aggregator {
@@ -49,6 +52,24 @@ impl Aggregator {
             start: now,
             start_wall: SystemTime::now(),
             last_tick: now,
+            delta: None,
+        }
+    }
+
+    /// Keep statistics deltas from now on ([`Aggregator::take_delta`]).
+    pub(crate) fn enable_deltas(&mut self) {
+        if self.delta.is_none() {
+            self.core.enable_deltas();
+            self.delta = Some(DeltaAcc::new(SystemTime::now()));
+        }
+    }
+
+    /// What was recorded since the last take (empty when deltas are off). Call
+    /// [`Aggregator::collect`] first.
+    pub(crate) fn take_delta(&mut self) -> StatsDelta {
+        match self.delta.as_mut() {
+            Some(d) => d.take(SystemTime::now()),
+            None => StatsDelta::default(),
         }
     }
 
@@ -70,10 +91,14 @@ impl Aggregator {
         self.start = Instant::now();
         self.start_wall = SystemTime::now();
         self.last_tick = self.start;
+        if let Some(d) = self.delta.as_mut() {
+            *d = DeltaAcc::new(self.start_wall);
+        }
     }
 
     /// Move everything the shards hold into the totals and the current interval.
     pub(crate) fn collect(&mut self) {
+        let now = SystemTime::now();
         for shard in self.core.shards() {
             let mut shard = shard.lock();
             for (kind, by_name) in &mut shard.entries {
@@ -90,11 +115,23 @@ impl Aggregator {
                         None => kinds.entry(name.to_string()).or_insert_with(EntryAcc::new),
                     };
                     total.add(acc);
+                    // The totals need no Locust buckets; only deltas carry them.
+                    total.buckets = None;
+                    if let Some(d) = self.delta.as_mut() {
+                        d.add_entry(kind, name, acc, now);
+                    }
                     self.interval.add(acc);
+                    self.interval.buckets = None;
                     acc.clear();
                 }
             }
             for (key, e) in shard.errors.drain() {
+                if let Some(d) = self.delta.as_mut() {
+                    d.errors
+                        .entry(key.clone())
+                        .and_modify(|t| t.add(&e))
+                        .or_insert(e);
+                }
                 self.errors
                     .entry(key)
                     .and_modify(|t| t.add(&e))
@@ -105,6 +142,9 @@ impl Aggregator {
                 l.clear();
             }
             for (key, n) in shard.exceptions.drain() {
+                if let Some(d) = self.delta.as_mut() {
+                    *d.exceptions.entry(key.clone()).or_default() += n;
+                }
                 *self.exceptions.entry(key).or_default() += n;
             }
         }
@@ -192,8 +232,15 @@ impl Aggregator {
         total
     }
 
-    /// Everything so far. Call [`Aggregator::collect`] first for up-to-date numbers.
+    /// Everything so far, history included. Call [`Aggregator::collect`] first for
+    /// up-to-date numbers.
     pub(crate) fn snapshot(&self, users: u32) -> Snapshot {
+        self.snapshot_with(users, true)
+    }
+
+    /// Everything so far; the per-second history only when `history` is true (it is the
+    /// one part that grows with the run's length).
+    pub(crate) fn snapshot_with(&self, users: u32, history: bool) -> Snapshot {
         let now = Instant::now();
         Snapshot {
             start_unix_secs: self.wall(self.start).as_secs_f64(),
@@ -229,7 +276,11 @@ impl Aggregator {
                     count: *n,
                 })
                 .collect(),
-            history: self.history.clone(),
+            history: if history {
+                self.history.clone()
+            } else {
+                Vec::new()
+            },
             schedule: self.lateness.as_ref().map(|l| super::ScheduleSnapshot {
                 iterations: l.requests,
                 dropped: self.dropped,

@@ -28,6 +28,8 @@ pub(crate) struct EntryAcc {
     pub(crate) codes: Vec<(i64, u64)>,
     /// Open model: latency from the iteration's scheduled start.
     pub(crate) corrected: Option<Histogram<u64>>,
+    /// With statistics deltas on: each sample's Locust bucket (ms) and its count.
+    pub(crate) buckets: Option<Box<super::delta::Buckets>>,
 }
 
 impl EntryAcc {
@@ -42,7 +44,14 @@ impl EntryAcc {
             hist: new_histogram(),
             codes: Vec::new(),
             corrected: None,
+            buckets: None,
         }
+    }
+
+    /// Count the sample in its Locust bucket (statistics deltas only).
+    pub(crate) fn record_bucket(&mut self, us: u64) {
+        let ms = u32::try_from(super::delta::locust_bucket_ms(us)).unwrap_or(u32::MAX);
+        *self.buckets.get_or_insert_with(Box::default).entry(ms).or_default() += 1;
     }
 
     #[inline]
@@ -94,6 +103,12 @@ impl EntryAcc {
                 None => self.codes.push((*code, *n)),
             }
         }
+        if let Some(ob) = other.buckets.as_deref().filter(|b| !b.is_empty()) {
+            let mine = self.buckets.get_or_insert_with(Box::default);
+            for (ms, n) in ob {
+                *mine.entry(*ms).or_default() += n;
+            }
+        }
     }
 
     /// Empty the entry, keeping the histogram's memory.
@@ -109,6 +124,9 @@ impl EntryAcc {
             c.reset();
         }
         self.codes.clear();
+        if let Some(b) = self.buckets.as_mut() {
+            b.clear();
+        }
     }
 
     pub(crate) fn snapshot(&self, kind: &str, name: &str) -> EntrySnapshot {

@@ -2,19 +2,21 @@
 //! merged by the runner once a tick into the run's totals and [`Snapshot`]s.
 
 mod aggregate;
+mod delta;
 mod entry;
 mod snapshot;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
 pub(crate) use aggregate::Aggregator;
+pub use delta::{locust_bucket_ms, EntryDelta, StatsDelta};
 pub use entry::EntrySnapshot;
 pub use snapshot::{
     ErrorSnapshot, ExceptionSnapshot, HistoryRow, ScheduleSnapshot, Snapshot, PERCENTILES,
@@ -106,6 +108,8 @@ pub(crate) struct Shard {
 /// The shards of one run.
 pub(crate) struct StatsCore {
     shards: Box<[Mutex<Shard>]>,
+    /// Statistics deltas are on: shards also count Locust's buckets.
+    deltas: AtomicBool,
 }
 
 static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
@@ -119,6 +123,7 @@ impl StatsCore {
         let n = (cores * 2).clamp(4, 64);
         Arc::new(StatsCore {
             shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
+            deltas: AtomicBool::new(false),
         })
     }
 
@@ -130,6 +135,10 @@ impl StatsCore {
 
     pub(crate) fn shards(&self) -> &[Mutex<Shard>] {
         &self.shards
+    }
+
+    pub(crate) fn enable_deltas(&self) {
+        self.deltas.store(true, Ordering::Relaxed);
     }
 }
 
@@ -207,6 +216,7 @@ impl Recorder {
             self.user.failures.fetch_add(1, Ordering::Relaxed);
         }
         let lateness = self.user.lateness_us.load(Ordering::Relaxed);
+        let deltas = self.core.deltas.load(Ordering::Relaxed);
         let mut shard = self.core.shard().lock();
         let Shard {
             entries, errors, ..
@@ -222,6 +232,9 @@ impl Recorder {
                 .or_insert_with(entry::EntryAcc::new),
         };
         acc.record(us, sample.bytes, sample.code, failed);
+        if deltas {
+            acc.record_bucket(us);
+        }
         if lateness != NO_LATENESS {
             acc.record_corrected(us.saturating_add(lateness));
         }
