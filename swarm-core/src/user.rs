@@ -248,9 +248,10 @@ pub(crate) struct RunScope {
 impl RunScope {
     /// Put a value in (replacing one of the same type).
     pub(crate) fn insert<T: Send + Sync + 'static>(&self, value: T) {
-        self.values
-            .lock()
-            .insert(TypeId::of::<T>(), Arc::new(value) as Arc<dyn Any + Send + Sync>);
+        self.values.lock().insert(
+            TypeId::of::<T>(),
+            Arc::new(value) as Arc<dyn Any + Send + Sync>,
+        );
     }
 
     /// The value of type `T`, if there is one.

@@ -166,9 +166,7 @@ impl OpenModel {
 
     /// When to wake the scheduler next (before `deadline`), if at all.
     pub(crate) fn next_wake(&self, deadline: Option<Instant>) -> Option<Instant> {
-        let next = self
-            .next_at()
-            .filter(|t| deadline.is_none_or(|d| *t < d))?;
+        let next = self.next_at().filter(|t| deadline.is_none_or(|d| *t < d))?;
         Some(if self.precise {
             next.max(self.last_wake + MIN_GAP)
         } else {

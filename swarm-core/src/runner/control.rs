@@ -233,7 +233,7 @@ impl RunnerHandle {
         let mut map = BTreeMap::new();
         for (name, n) in counts {
             let name = name.into();
-            if !self.types.iter().any(|t| *t == name) {
+            if !self.types.contains(&name) {
                 return Err(CommandError::UnknownUserType {
                     name,
                     known: self.types.to_vec(),

@@ -21,12 +21,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use distribute::{distribute, mix};
 pub(crate) use control::Observer;
 pub use control::{
     Command, CommandError, Progress, ProgressEvent, RunEvent, RunState, RunStatus, RunnerHandle,
     StopReason,
 };
+use distribute::{distribute, mix};
 use spec::SpawnFn;
 pub(crate) use spec::{HookFn, UserSpec};
 
@@ -297,6 +297,16 @@ impl Runner {
         self.restart_ramp(spawn_rate, true);
     }
 
+    /// A command or the shape set new targets: the run is spawning until every type
+    /// reaches its target (then a spawning-complete event follows, even when that is at
+    /// once, as Locust's worker answers every spawn message).
+    fn begin_spawning(&mut self) {
+        if self.state == RunState::Running {
+            self.state = RunState::Spawning;
+            let _ = self.events.send(RunEvent::State(RunState::Spawning));
+        }
+    }
+
     fn restart_ramp(&mut self, spawn_rate: f64, immediate: bool) {
         self.spawn_rate = if spawn_rate.is_finite() && spawn_rate > 0.0 {
             spawn_rate
@@ -327,6 +337,7 @@ impl Runner {
                 };
                 if t.users != self.target || rate != self.spawn_rate {
                     self.set_target_from(t.users, rate, false);
+                    self.begin_spawning();
                 }
                 true
             }
@@ -460,6 +471,7 @@ impl Runner {
                 } else {
                     self.shape_steers = false;
                     self.set_target(users, spawn_rate);
+                    self.begin_spawning();
                 }
             }
             Command::SetUserCounts { counts, spawn_rate } => {
@@ -468,6 +480,7 @@ impl Runner {
                 } else {
                     self.shape_steers = false;
                     self.set_counts(&counts, spawn_rate);
+                    self.begin_spawning();
                 }
             }
             Command::SetSpawnRate(rate) => {
@@ -586,7 +599,9 @@ impl Runner {
             if changed_state {
                 let _ = self.events.send(RunEvent::State(state));
                 if state == RunState::Running {
-                    let _ = self.events.send(RunEvent::SpawningComplete { user_counts, users });
+                    let _ = self
+                        .events
+                        .send(RunEvent::SpawningComplete { user_counts, users });
                 }
             }
         }

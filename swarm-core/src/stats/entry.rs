@@ -51,7 +51,11 @@ impl EntryAcc {
     /// Count the sample in its Locust bucket (statistics deltas only).
     pub(crate) fn record_bucket(&mut self, us: u64) {
         let ms = u32::try_from(super::delta::locust_bucket_ms(us)).unwrap_or(u32::MAX);
-        *self.buckets.get_or_insert_with(Box::default).entry(ms).or_default() += 1;
+        *self
+            .buckets
+            .get_or_insert_with(Box::default)
+            .entry(ms)
+            .or_default() += 1;
     }
 
     #[inline]
