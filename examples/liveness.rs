@@ -7,7 +7,6 @@
 //! ISSUER_HEADERS='{"X-API-Key":"..."}' cargo run --example liveness -- -H http://127.0.0.1:8021
 //! ```
 use std::process::ExitCode;
-use std::sync::OnceLock;
 
 use swarm_core::prelude::*;
 use swarm_http::HttpClient;
@@ -17,8 +16,6 @@ struct Settings {
     min_wait: f64,
     max_wait: f64,
 }
-
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
 
 fn wait_var(name: &str, default: f64) -> Result<f64, String> {
     match std::env::var(name) {
@@ -59,16 +56,23 @@ fn settings() -> Result<Settings, String> {
 
 struct Liveness {
     http: HttpClient,
+    wait: Wait,
 }
 
 #[async_trait]
 impl User for Liveness {
     async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+        let s = ctx
+            .setting::<Settings>()
+            .ok_or_else(|| TaskError::new("no Settings for this run"))?;
         let mut b = HttpClient::builder(ctx);
-        if let Some(h) = SETTINGS.get().and_then(|s| s.headers.as_deref()) {
+        if let Some(h) = s.headers.as_deref() {
             b = b.headers_json(h)?;
         }
-        Ok(Liveness { http: b.build()? })
+        Ok(Liveness {
+            http: b.build()?,
+            wait: Wait::between_secs(s.min_wait, s.max_wait),
+        })
     }
 
     fn tasks() -> Tasks<Self> {
@@ -76,8 +80,7 @@ impl User for Liveness {
     }
 
     fn wait_time(&self) -> Wait {
-        let s = SETTINGS.get();
-        Wait::between_secs(s.map_or(1.0, |s| s.min_wait), s.map_or(2.0, |s| s.max_wait))
+        self.wait.clone()
     }
 }
 
@@ -92,10 +95,7 @@ swarm_core::register_user!(Liveness);
 
 fn main() -> ExitCode {
     match settings() {
-        Ok(s) => {
-            let _ = SETTINGS.set(s);
-            swarm_http::main()
-        }
+        Ok(s) => swarm_http::app().setting(s).main(),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

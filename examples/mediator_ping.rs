@@ -148,13 +148,15 @@ fn main() -> ExitCode {
                 inv
             }
         };
+        let mut app = swarm_core::cli::App::new();
         if !cli.swarm.list {
             let invitation = Invitation::parse(&url).map_err(|e| format!("MEDIATION_URL: {e}"))?;
-            MediatorSettings::new(invitation)
-                .wait(min, max)
-                .timeout(timeout)
-                .pickup(cli.pickup, poll)
-                .install();
+            app = app.setting(
+                MediatorSettings::new(invitation)
+                    .wait(min, max)
+                    .timeout(timeout)
+                    .pickup(cli.pickup, poll),
+            );
         }
         let mut args = cli.swarm.clone();
         // Without user type names (command line, SWARM_* or the config file), only the
@@ -165,7 +167,7 @@ fn main() -> ExitCode {
         }
         // The agents talk to the mediator named in the invitation, not to a --host.
         args.no_preflight = true;
-        Ok(swarm_core::cli::App::new().run_args(&args))
+        Ok(app.run_args(&args))
     };
     match run() {
         Ok(code) => code,

@@ -1,6 +1,6 @@
 //! Ready-made Aries users for Swarm load tests.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use swarm_core::prelude::*;
@@ -100,18 +100,18 @@ impl MediatorSettings {
         self
     }
 
-    /// Make these the settings of [`MediatorPing`] users in this process (first call wins;
-    /// returns `false` when settings were already installed).
-    pub fn install(self) -> bool {
-        SETTINGS.set(self).is_ok()
+    fn wait_time(&self) -> Wait {
+        Wait::between(self.min_wait, self.max_wait)
     }
 }
 
-static SETTINGS: OnceLock<MediatorSettings> = OnceLock::new();
-
-fn settings() -> Result<&'static MediatorSettings, TaskError> {
-    SETTINGS.get().ok_or_else(|| {
-        TaskError::new("no mediator settings: call MediatorSettings::install before the run")
+/// The run's settings: the users read them from the run context, where
+/// `Swarm::setting` or `App::setting` put them.
+fn settings(ctx: &UserContext) -> Result<Arc<MediatorSettings>, TaskError> {
+    ctx.setting::<MediatorSettings>().ok_or_else(|| {
+        TaskError::new(
+            "no MediatorSettings for this run: pass them with Swarm::setting(..) or App::setting(..)",
+        )
     })
 }
 
@@ -151,6 +151,7 @@ async fn onboard(ctx: &UserContext, s: &MediatorSettings) -> Result<Agent, TaskE
 /// for mediation again.
 pub struct MediatorPing {
     agent: Option<Agent>,
+    settings: Arc<MediatorSettings>,
 }
 
 impl std::fmt::Debug for MediatorPing {
@@ -164,9 +165,10 @@ impl std::fmt::Debug for MediatorPing {
 #[async_trait]
 impl User for MediatorPing {
     async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
-        let s = settings()?;
+        let s = settings(ctx)?;
         Ok(MediatorPing {
-            agent: Some(onboard(ctx, s).await?),
+            agent: Some(onboard(ctx, &s).await?),
+            settings: s,
         })
     }
 
@@ -175,10 +177,7 @@ impl User for MediatorPing {
     }
 
     fn wait_time(&self) -> Wait {
-        SETTINGS.get().map_or_else(
-            || Wait::between_secs(1.0, 2.0),
-            |s| Wait::between(s.min_wait, s.max_wait),
-        )
+        self.settings.wait_time()
     }
 
     async fn on_stop(&mut self, _ctx: &mut UserContext) -> Result<(), TaskError> {
@@ -191,10 +190,10 @@ impl User for MediatorPing {
 
 impl MediatorPing {
     async fn ping(&mut self, ctx: &mut UserContext) -> TaskResult {
-        let s = settings()?;
+        let s = self.settings.clone();
         let rec = ctx.recorder().clone();
         let Some(agent) = self.agent.as_mut() else {
-            return self.reconnect(ctx, s).await;
+            return self.reconnect(ctx, &s).await;
         };
         let t0 = Instant::now();
         match agent.ping().await {
@@ -254,6 +253,7 @@ impl MediatorPing {
 /// and both agents onboard again (`DIDCOMM reconnect`).
 pub struct MediatorMessage {
     pair: Option<(Agent, Agent)>,
+    settings: Arc<MediatorSettings>,
 }
 
 impl std::fmt::Debug for MediatorMessage {
@@ -274,9 +274,10 @@ async fn onboard_pair(
 #[async_trait]
 impl User for MediatorMessage {
     async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
-        let s = settings()?;
+        let s = settings(ctx)?;
         Ok(MediatorMessage {
-            pair: Some(onboard_pair(ctx, s).await?),
+            pair: Some(onboard_pair(ctx, &s).await?),
+            settings: s,
         })
     }
 
@@ -285,10 +286,7 @@ impl User for MediatorMessage {
     }
 
     fn wait_time(&self) -> Wait {
-        SETTINGS.get().map_or_else(
-            || Wait::between_secs(1.0, 2.0),
-            |s| Wait::between(s.min_wait, s.max_wait),
-        )
+        self.settings.wait_time()
     }
 
     async fn on_stop(&mut self, _ctx: &mut UserContext) -> Result<(), TaskError> {
@@ -302,11 +300,11 @@ impl User for MediatorMessage {
 
 impl MediatorMessage {
     async fn message(&mut self, ctx: &mut UserContext) -> TaskResult {
-        let s = settings()?;
+        let s = self.settings.clone();
         let rec = ctx.recorder().clone();
         let Some((from, to)) = self.pair.as_mut() else {
             let t0 = Instant::now();
-            match onboard_pair(ctx, s).await {
+            match onboard_pair(ctx, &s).await {
                 Ok(p) => {
                     rec.record(&Sample::new(KIND, "reconnect", t0.elapsed()));
                     self.pair = Some(p);
@@ -324,7 +322,7 @@ impl MediatorMessage {
         let t0 = Instant::now();
         let outcome = async {
             from.send_basic_message(&service, &content).await?;
-            await_content(to, &content, s).await
+            await_content(to, &content, &s).await
         }
         .await;
         match outcome {

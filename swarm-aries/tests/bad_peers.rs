@@ -80,13 +80,12 @@ async fn a_mediator_that_never_grants_is_a_time_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_count_failures_when_the_mediator_is_down() {
     let (invitation, _) = invitation_to_nobody();
-    MediatorSettings::new(invitation)
-        .timeout(Duration::from_secs(2))
-        .install();
+    let settings = MediatorSettings::new(invitation).timeout(Duration::from_secs(2));
     let report = common::bounded(
         Duration::from_secs(60),
         Swarm::new()
             .user::<MediatorPing>()
+            .setting(settings)
             .users(3)
             .spawn_rate(10.0)
             .run_time(Duration::from_secs(3))

@@ -204,13 +204,13 @@ async fn live_mode_needs_a_websocket() {
 async fn mediator_message_users_poll_a_credo_mediator() {
     let peer = common::Peer::start_with("mediator-credo", &[("CREDO_STRATEGY", "QueueOnly")]);
     let invitation = Invitation::parse(peer.var("INVITATION")).unwrap();
-    MediatorSettings::new(invitation)
+    let settings = MediatorSettings::new(invitation)
         .wait(Duration::from_millis(100), Duration::from_millis(200))
         .timeout(Duration::from_secs(20))
-        .pickup(Pickup::Poll, Duration::from_millis(50))
-        .install();
+        .pickup(Pickup::Poll, Duration::from_millis(50));
     let report = Swarm::new()
         .user::<MediatorMessage>()
+        .setting(settings)
         .users(2)
         .spawn_rate(2.0)
         .run_time(Duration::from_secs(5))

@@ -13,12 +13,12 @@ use swarm_core::Swarm;
 async fn basic_messages_travel_through_the_mediator() {
     let peer = common::Peer::start("mediator");
     let invitation = Invitation::parse(peer.var("INVITATION")).unwrap();
-    MediatorSettings::new(invitation)
+    let settings = MediatorSettings::new(invitation)
         .wait(Duration::from_millis(100), Duration::from_millis(200))
-        .timeout(Duration::from_secs(20))
-        .install();
+        .timeout(Duration::from_secs(20));
     let report = Swarm::new()
         .user::<MediatorMessage>()
+        .setting(settings)
         .users(2)
         .spawn_rate(2.0)
         .run_time(Duration::from_secs(5))

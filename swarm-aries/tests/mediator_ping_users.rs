@@ -13,12 +13,12 @@ use swarm_core::Swarm;
 async fn mediator_ping_users_onboard_and_ping() {
     let peer = common::Peer::start("mediator");
     let invitation = Invitation::parse(peer.var("INVITATION")).unwrap();
-    MediatorSettings::new(invitation)
+    let settings = MediatorSettings::new(invitation)
         .wait(Duration::from_millis(200), Duration::from_millis(400))
-        .timeout(Duration::from_secs(20))
-        .install();
+        .timeout(Duration::from_secs(20));
     let report = Swarm::new()
         .user::<MediatorPing>()
+        .setting(settings)
         .users(4)
         .spawn_rate(4.0)
         .run_time(Duration::from_secs(5))

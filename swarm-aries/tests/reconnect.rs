@@ -120,10 +120,9 @@ impl Drop for Resume<'_> {
 async fn mediator_ping_user_reconnects_after_a_stall() {
     let peer = common::Peer::start("mediator");
     let invitation = Invitation::parse(peer.var("INVITATION")).expect("the invitation parses");
-    assert!(MediatorSettings::new(invitation)
+    let settings = MediatorSettings::new(invitation)
         .wait(Duration::from_millis(200), Duration::from_millis(400))
-        .timeout(Duration::from_secs(2))
-        .install());
+        .timeout(Duration::from_secs(2));
     let stall = async {
         // Let the users onboard and ping, then freeze the mediator for longer than the
         // time-out.
@@ -135,6 +134,7 @@ async fn mediator_ping_user_reconnects_after_a_stall() {
     };
     let run = Swarm::new()
         .user::<MediatorPing>()
+        .setting(settings)
         .users(2)
         .spawn_rate(10.0)
         .run_time(Duration::from_secs(18))

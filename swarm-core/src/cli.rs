@@ -240,10 +240,14 @@ struct Cli {
 
 type HostFn = Box<dyn FnOnce() -> BoxFuture<'static, Result<String, String>> + Send>;
 
+/// Adds something to the run's builder (a per-run setting).
+type SwarmFn = Box<dyn FnOnce(Swarm) -> Swarm + Send>;
+
 /// The `main` of a scenario binary: parses the command line, runs the registered user
 /// types and exits with the documented code. Most binaries call [`crate::main`].
 pub struct App {
     default_host: Option<HostFn>,
+    settings: Vec<SwarmFn>,
 }
 
 impl std::fmt::Debug for App {
@@ -261,7 +265,19 @@ impl Default for App {
 impl App {
     /// An app with no default host.
     pub fn new() -> Self {
-        App { default_host: None }
+        App {
+            default_host: None,
+            settings: Vec::new(),
+        }
+    }
+
+    /// Hand a per-run setting to the users of the run (see [`Swarm::setting`]): the way a
+    /// scenario's `main` passes what it read from its own flags or environment.
+    #[must_use]
+    pub fn setting<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.settings
+            .push(Box::new(move |swarm: Swarm| swarm.setting(value)));
+        self
     }
 
     /// When no `--host` is given, call `f` (inside the run's runtime) for one, such as an
@@ -329,7 +345,7 @@ impl App {
         };
         crate::runner::install_quiet_hook();
         let default_host = self.default_host;
-        let result = runtime.block_on(run_cli(config, specs, default_host));
+        let result = runtime.block_on(run_cli(config, specs, default_host, self.settings));
         // Users still finishing on_stop must not keep the process alive.
         runtime.shutdown_timeout(Duration::from_millis(100));
         match result {
@@ -382,6 +398,7 @@ async fn run_cli(
     mut config: Config,
     specs: Vec<crate::runner::UserSpec>,
     default_host: Option<HostFn>,
+    settings: Vec<SwarmFn>,
 ) -> Result<u8, Error> {
     if config.host.is_none() {
         if let Some(f) = default_host {
@@ -396,6 +413,9 @@ async fn run_cli(
     let csv = config.csv.take();
     let json = config.json.take();
     let mut swarm = Swarm::with_config(config).specs(specs);
+    for add in settings {
+        swarm = add(swarm);
+    }
     if !only_summary {
         let tty = std::io::stderr().is_terminal();
         swarm = swarm.on_progress(move |p| {
