@@ -139,7 +139,13 @@ impl Swarm {
     /// their own settings.
     #[must_use]
     pub fn setting<T: Send + Sync + 'static>(self, value: T) -> Self {
-        self.scope.insert(value);
+        self.setting_arc(Arc::new(value))
+    }
+
+    /// As [`Swarm::setting`], with a value already shared (several runs, one value).
+    #[must_use]
+    pub fn setting_arc<T: Send + Sync + 'static>(self, value: Arc<T>) -> Self {
+        self.scope.insert_arc(value);
         self
     }
 

@@ -247,11 +247,10 @@ pub(crate) struct RunScope {
 
 impl RunScope {
     /// Put a value in (replacing one of the same type).
-    pub(crate) fn insert<T: Send + Sync + 'static>(&self, value: T) {
-        self.values.lock().insert(
-            TypeId::of::<T>(),
-            Arc::new(value) as Arc<dyn Any + Send + Sync>,
-        );
+    pub(crate) fn insert_arc<T: Send + Sync + 'static>(&self, value: Arc<T>) {
+        self.values
+            .lock()
+            .insert(TypeId::of::<T>(), value as Arc<dyn Any + Send + Sync>);
     }
 
     /// The value of type `T`, if there is one.

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -17,6 +18,9 @@ use crate::report::{console, exit_code, Report};
 use crate::runner::RunnerHandle;
 use crate::user::registered;
 use crate::Swarm;
+
+mod mode;
+pub use mode::{ModeContext, RunMode};
 
 /// The flags of a run. `#[command(flatten)]` it into a CLI of your own, then call
 /// [`Args::to_config`].
@@ -238,16 +242,17 @@ struct Cli {
     args: Args,
 }
 
-type HostFn = Box<dyn FnOnce() -> BoxFuture<'static, Result<String, String>> + Send>;
+pub(crate) type HostFn = Box<dyn FnOnce() -> BoxFuture<'static, Result<String, String>> + Send>;
 
-/// Adds something to the run's builder (a per-run setting).
-type SwarmFn = Box<dyn FnOnce(Swarm) -> Swarm + Send>;
+/// Adds something to each run's builder (a per-run setting); a mode may build many runs.
+pub(crate) type SwarmFn = Arc<dyn Fn(Swarm) -> Swarm + Send + Sync>;
 
 /// The `main` of a scenario binary: parses the command line, runs the registered user
 /// types and exits with the documented code. Most binaries call [`crate::main`].
 pub struct App {
     default_host: Option<HostFn>,
     settings: Vec<SwarmFn>,
+    modes: Vec<Box<dyn RunMode>>,
 }
 
 impl std::fmt::Debug for App {
@@ -268,15 +273,28 @@ impl App {
         App {
             default_host: None,
             settings: Vec::new(),
+            modes: Vec::new(),
         }
+    }
+
+    /// Add a run mode: its flags join the command line, and when they select it (say
+    /// `--worker`), it runs instead of a local run. A crate that offers another way to
+    /// run (`swarm_distributed`'s Locust worker) provides one; a scenario's `main`
+    /// composes them: `App::new().default_host(..).mode(..).main()`.
+    #[must_use]
+    pub fn mode(mut self, mode: impl RunMode) -> Self {
+        self.modes.push(Box::new(mode));
+        self
     }
 
     /// Hand a per-run setting to the users of the run (see [`Swarm::setting`]): the way a
     /// scenario's `main` passes what it read from its own flags or environment.
     #[must_use]
     pub fn setting<T: Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.settings
-            .push(Box::new(move |swarm: Swarm| swarm.setting(value)));
+        let value = Arc::new(value);
+        self.settings.push(Arc::new(move |swarm: Swarm| {
+            swarm.setting_arc(value.clone())
+        }));
         self
     }
 
@@ -303,14 +321,52 @@ impl App {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let cli = match Cli::try_parse_from(args) {
-            Ok(cli) => cli,
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        for m in &self.modes {
+            cmd = m.augment(cmd);
+        }
+        let parsed = cmd
+            .try_get_matches_from(args)
+            .and_then(|m| <Args as clap::FromArgMatches>::from_arg_matches(&m).map(|a| (a, m)));
+        match parsed {
+            Ok((args, matches)) => self.run_matches(&args, &matches),
             Err(e) => {
                 let _ = e.print();
-                return ExitCode::from(if e.use_stderr() { exit_code::CONFIG } else { 0 });
+                ExitCode::from(if e.use_stderr() { exit_code::CONFIG } else { 0 })
             }
+        }
+    }
+
+    /// Add the flags of this app's modes to a command line of your own (for a binary
+    /// whose own clap parser flattens [`Args`]); then call [`App::run_matches`].
+    pub fn augment(&self, mut cmd: clap::Command) -> clap::Command {
+        for m in &self.modes {
+            cmd = m.augment(cmd);
+        }
+        cmd
+    }
+
+    /// Run with flags already parsed, and the matches a mode reads its own flags from.
+    pub fn run_matches(mut self, args: &Args, matches: &clap::ArgMatches) -> ExitCode {
+        let Some(i) = self.modes.iter().position(|m| m.selected(matches)) else {
+            return self.run_args(args);
         };
-        self.run_args(&cli.args)
+        let mode = self.modes.swap_remove(i);
+        let config = match args.to_config() {
+            Ok(c) => c,
+            Err(e) => return fail(&Error::Config(e)),
+        };
+        init_logging(&config);
+        if let Err(e) = select_users(&config.user_types) {
+            return fail(&Error::Config(e));
+        }
+        let ctx = ModeContext {
+            config,
+            matches: matches.clone(),
+            default_host: self.default_host,
+            settings: self.settings,
+        };
+        block_on_runtime(mode.run(ctx))
     }
 
     /// Run with flags already parsed, for a binary whose own clap parser flattens
@@ -332,26 +388,30 @@ impl App {
             Ok(s) => s,
             Err(e) => return fail(&Error::Config(e)),
         };
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                return fail(&Error::Runner(format!(
-                    "cannot start the Tokio runtime: {e}"
-                )))
-            }
-        };
-        crate::runner::install_quiet_hook();
-        let default_host = self.default_host;
-        let result = runtime.block_on(run_cli(config, specs, default_host, self.settings));
-        // Users still finishing on_stop must not keep the process alive.
-        runtime.shutdown_timeout(Duration::from_millis(100));
-        match result {
-            Ok(code) => ExitCode::from(code),
-            Err(e) => fail(&e),
+        block_on_runtime(run_cli(config, specs, self.default_host, self.settings))
+    }
+}
+
+/// Run `fut` on a new multi-threaded runtime and turn its outcome into the exit code.
+fn block_on_runtime(fut: impl Future<Output = Result<u8, Error>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(&Error::Runner(format!(
+                "cannot start the Tokio runtime: {e}"
+            )))
         }
+    };
+    crate::runner::install_quiet_hook();
+    let result = runtime.block_on(fut);
+    // Users still finishing on_stop must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(&e),
     }
 }
 
@@ -383,7 +443,7 @@ fn init_logging(config: &Config) {
     };
 }
 
-fn select_users(names: &[String]) -> Result<Vec<crate::runner::UserSpec>, ConfigError> {
+pub(crate) fn select_users(names: &[String]) -> Result<Vec<crate::runner::UserSpec>, ConfigError> {
     let all = registered();
     if all.is_empty() {
         return Err(ConfigError::NoUserTypes);
@@ -394,20 +454,14 @@ fn select_users(names: &[String]) -> Result<Vec<crate::runner::UserSpec>, Config
     crate::user::specs_named(names)
 }
 
-async fn run_cli(
+pub(crate) async fn run_cli(
     mut config: Config,
     specs: Vec<crate::runner::UserSpec>,
     default_host: Option<HostFn>,
     settings: Vec<SwarmFn>,
 ) -> Result<u8, Error> {
     if config.host.is_none() {
-        if let Some(f) = default_host {
-            let url = f()
-                .await
-                .map_err(|e| Error::Runner(format!("cannot start the demo target: {e}")))?;
-            eprintln!("no --host given: using {url}");
-            config.host = Some(crate::config::parse_host_for("host", &url)?);
-        }
+        config.host = resolve_default_host(default_host).await?;
     }
     let only_summary = config.only_summary;
     let csv = config.csv.take();
@@ -441,6 +495,20 @@ async fn run_cli(
     println!("{report}");
     write_reports(&report, csv.as_ref(), json.as_ref())?;
     Ok(report.exit_code())
+}
+
+/// Start the default host (the demo target), if the app has one.
+pub(crate) async fn resolve_default_host(
+    default_host: Option<HostFn>,
+) -> Result<Option<url::Url>, Error> {
+    let Some(f) = default_host else {
+        return Ok(None);
+    };
+    let url = f()
+        .await
+        .map_err(|e| Error::Runner(format!("cannot start the demo target: {e}")))?;
+    eprintln!("no --host given: using {url}");
+    Ok(Some(crate::config::parse_host_for("host", &url)?))
 }
 
 fn write_reports(

@@ -1,0 +1,90 @@
+//! Run modes: other ways a scenario binary can run than one local run, provided by
+//! other crates (a distributed worker), selected by their own flags.
+
+use futures::future::BoxFuture;
+use url::Url;
+
+use super::{HostFn, SwarmFn};
+use crate::config::Config;
+use crate::error::Error;
+use crate::Swarm;
+
+/// Another way to run a scenario binary, plugged into [`App`](super::App) with
+/// [`App::mode`](super::App::mode). The core knows no protocol: a crate such as
+/// `swarm_distributed` implements this for its Locust worker, and the binary's `main`
+/// composes it in one line.
+pub trait RunMode: Send + 'static {
+    /// Add this mode's flags to the command line (they show in `--help`).
+    fn augment(&self, cmd: clap::Command) -> clap::Command;
+
+    /// Whether the parsed command line selects this mode (say, `--worker` is set).
+    fn selected(&self, matches: &clap::ArgMatches) -> bool;
+
+    /// Run in this mode; the outcome is the process's exit code. Runs inside the app's
+    /// Tokio runtime, with logging set up.
+    fn run(self: Box<Self>, ctx: ModeContext) -> BoxFuture<'static, Result<u8, Error>>;
+}
+
+/// What a run mode gets from the app: the configuration, its own flags, the registered
+/// user types and a builder for each run.
+pub struct ModeContext {
+    pub(super) config: Config,
+    pub(super) matches: clap::ArgMatches,
+    pub(super) default_host: Option<HostFn>,
+    pub(super) settings: Vec<SwarmFn>,
+}
+
+impl std::fmt::Debug for ModeContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModeContext")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModeContext {
+    /// The configuration from the defaults, the config file, `SWARM_*` and the flags.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The parsed command line, for the mode's own flags.
+    pub fn matches(&self) -> &clap::ArgMatches {
+        &self.matches
+    }
+
+    /// The names of the user types this binary runs: those named on the command line,
+    /// or every registered one.
+    pub fn user_types(&self) -> Vec<String> {
+        if self.config.user_types.is_empty() {
+            crate::user::registered()
+                .iter()
+                .map(|r| r.name().to_owned())
+                .collect()
+        } else {
+            self.config.user_types.clone()
+        }
+    }
+
+    /// The app's default host (such as the in-process demo target), started on the first
+    /// call; `None` when the app has none. Call it only when neither `--host` nor the
+    /// mode's peer gives one.
+    pub async fn default_host(&mut self) -> Result<Option<Url>, Error> {
+        super::resolve_default_host(self.default_host.take()).await
+    }
+
+    /// A builder for one run: the configuration (without its report files: a mode
+    /// writes its own), the user types of [`ModeContext::user_types`] and the app's
+    /// per-run settings. Set the users, host and the rest on it before it starts.
+    pub fn swarm(&self) -> Swarm {
+        let mut config = self.config.clone();
+        config.csv = None;
+        config.json = None;
+        config.user_types.clear();
+        let mut swarm = Swarm::with_config(config).users_named(self.user_types());
+        for add in &self.settings {
+            swarm = add(swarm);
+        }
+        swarm
+    }
+}
