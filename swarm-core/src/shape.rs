@@ -37,6 +37,13 @@ impl ShapeTarget {
 /// A load shape: asked once a second (and at the start) for the users it wants, given the
 /// time since the start and the users running. `None` ends the run.
 ///
+/// When a shape and a command disagree, the command wins: once a
+/// [`RunnerHandle`](crate::RunnerHandle) sets the users (`set_users`,
+/// `set_user_counts`: a web UI, a Locust master), the shape no longer sets them for the
+/// rest of the run; it is still asked every second and still ends the run when it
+/// returns `None`. A `set_spawn_rate` changes the rate of the ramp in progress; a shape
+/// that still steers sets its own rate again at its next change.
+///
 /// ```
 /// use std::time::Duration;
 /// use swarm_core::{LoadShape, ShapeTarget};
