@@ -51,12 +51,11 @@ SWARM_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 SWARM_BIN=$SWARM_TARGET/release/examples/mediator_ping
 CLK_TCK=$(getconf CLK_TCK)
 
-WORK=$(mktemp -d /tmp/swarm-aries.XXXXXX)
+# shellcheck source=lib.sh
+source "$ROOT/benches/lib.sh"
+bench_init swarm-aries
 MED_PID=""
-PIDS=()
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+bench_stop_peers() { stop_mediator; }
 
 stop_mediator() {
     [[ -n $MED_PID ]] || return 0
@@ -66,38 +65,6 @@ stop_mediator() {
     "$ROOT/peers/stop" mediator "$MED_PID" >/dev/null 2>&1 || kill -TERM "$MED_PID" 2>/dev/null || true
     MED_PID=""
 }
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    local pid i
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for ((i = 0; i < 50; i++)); do
-        local alive=0
-        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    stop_mediator
-    if [[ ${KEEP_WORK:-0} == 1 || $rc != 0 ]]; then
-        log "logs and reports kept in $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"; }
-nap() { sleep "$1" & PIDS+=("$!"); wait "$!" || true; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-# utime + stime of PID, in clock ticks (fields 14 and 15; the comm field has no spaces here).
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
 # Granted mediations on the mediator (admin API, loopback).
 granted() {
@@ -204,14 +171,14 @@ run_one() { # run_one TAG N RATE MIN MAX PHASE
     # Steady phase: CPU ticks of both processes at its ends, RSS every 5 s.
     local ts te sw0 sw1 md0 md1 r
     RSS_MAX=0
-    ts=$(now); sw0=$(cpu_ticks "$pid"); md0=$(cpu_ticks "$MED_PID")
+    ts=$(now); sw0=$(cpu_ticks_or0 "$pid"); md0=$(cpu_ticks_or0 "$MED_PID")
     local k
     for ((k = 0; k < phase; k += 5)); do
         nap $(( phase - k < 5 ? phase - k : 5 ))
         kill -0 "$pid" 2>/dev/null || die "[$tag] Swarm exited during the steady phase: $(tail -n 20 "$WORK/$tag.log")"
         r=$(rss_kb "$pid"); ((r > RSS_MAX)) && RSS_MAX=$r
     done
-    te=$(now); sw1=$(cpu_ticks "$pid"); md1=$(cpu_ticks "$MED_PID")
+    te=$(now); sw1=$(cpu_ticks_or0 "$pid"); md1=$(cpu_ticks_or0 "$MED_PID")
     RSS_END=$(rss_kb "$pid")
     local med_rss
     med_rss=$(rss_kb "$MED_PID")
@@ -294,13 +261,13 @@ run_credo() { # run_credo TAG PROCS PER MIN MAX
     C_READY=$ready
     log "[$tag] $ready/$total Credo agents mediated ($failed failed) in ${C_ONB_S}s"
     local ts te c0=0 c1=0 md0 md1 pid
-    ts=$(now); md0=$(cpu_ticks "$MED_PID")
-    for pid in "${pids[@]}"; do c0=$((c0 + $(cpu_ticks "$pid"))); done
+    ts=$(now); md0=$(cpu_ticks_or0 "$MED_PID")
+    for pid in "${pids[@]}"; do c0=$((c0 + $(cpu_ticks_or0 "$pid"))); done
     nap "$CREDO_PHASE"
-    te=$(now); md1=$(cpu_ticks "$MED_PID")
+    te=$(now); md1=$(cpu_ticks_or0 "$MED_PID")
     C_RSS=0
     for pid in "${pids[@]}"; do
-        c1=$((c1 + $(cpu_ticks "$pid")))
+        c1=$((c1 + $(cpu_ticks_or0 "$pid")))
         C_RSS=$((C_RSS + $(rss_kb "$pid")))
     done
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

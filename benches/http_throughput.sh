@@ -37,86 +37,14 @@ LOCUST_BIN=${LOCUST_BIN:-$ROOT/.peers/locust/venv/bin/locust}
 # Slack on top of a run's own run time before the watchdog kills it.
 GRACE=${GRACE:-30}
 
-WORK=$(mktemp -d /tmp/swarm-bench.XXXXXX)
+# shellcheck source=lib.sh
+source "$ROOT/benches/lib.sh"
+bench_init swarm-bench
 NGINX_PID=""
-PIDS=()
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    local pid i
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for ((i = 0; i < 50; i++)); do
-        local alive=0
-        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    if [[ -n $NGINX_PID ]]; then
-        "$ROOT/peers/stop" nginx "$NGINX_PID" >/dev/null 2>&1 || kill -TERM "$NGINX_PID" 2>/dev/null || true
-    fi
-    if [[ ${KEEP_WORK:-0} == 1 || $rc != 0 ]]; then
-        log "logs and reports kept in $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
+bench_stop_peers() {
+    [[ -n $NGINX_PID ]] || return 0
+    "$ROOT/peers/stop" nginx "$NGINX_PID" >/dev/null 2>&1 || kill -TERM "$NGINX_PID" 2>/dev/null || true
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-need() { # need CMD HINT
-    command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"
-}
-
-# Start a command in the background (env and taskset exec it, so $! is the tool itself),
-# remember its PID for the trap and in LAST_PID.
-spawn() { # spawn LOGFILE CMD...
-    local logf=$1; shift
-    "$@" >"$logf" 2>&1 &
-    PIDS+=("$!")
-    LAST_PID=$!
-}
-
-# Wait for PID, killing it if it is still alive after LIMIT seconds. Returns its exit code.
-wait_bounded() { # wait_bounded PID LIMIT NAME
-    local pid=$1 limit=$2 name=$3 waited=0
-    while kill -0 "$pid" 2>/dev/null; do
-        if (( waited >= limit * 10 )); then
-            log "warning: $name still running after ${limit}s, killing PID $pid"
-            kill -TERM "$pid" 2>/dev/null || true
-            sleep 2
-            kill -KILL "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    local rc=0
-    wait "$pid" 2>/dev/null || rc=$?
-    return "$rc"
-}
-
-# Column COL of the row whose Name is "Aggregated" in a Locust-format stats CSV.
-csv_aggregated() { # csv_aggregated FILE COL
-    awk -F',' -v col="$2" '
-        { for (i = 1; i <= NF; i++) gsub(/^"|"$/, "", $i) }
-        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
-        $2 == "Aggregated" && c { print $c; found = 1; exit }
-        END { if (!found) exit 1 }' "$1"
-}
-
-# A sleep the INT/TERM traps can cut short (bash runs traps only between foreground commands).
-nap() { sleep "$1" & PIDS+=("$!"); wait "$!" || true; }
-
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 
 # ---------------------------------------------------------------------------------------
 # Preflight: every tool asked for must exist before anything starts.

@@ -35,79 +35,14 @@ SWARM_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 # Slack on top of a run's own run time before the watchdog kills it.
 GRACE=${GRACE:-30}
 
-WORK=$(mktemp -d /tmp/swarm-open.XXXXXX)
+# shellcheck source=lib.sh
+source "$ROOT/benches/lib.sh"
+bench_init swarm-open
 NGINX_PID=""
-PIDS=()
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    local pid i
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for ((i = 0; i < 50; i++)); do
-        local alive=0
-        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    if [[ -n $NGINX_PID ]]; then
-        "$ROOT/peers/stop" nginx "$NGINX_PID" >/dev/null 2>&1 || kill -TERM "$NGINX_PID" 2>/dev/null || true
-    fi
-    if [[ ${KEEP_WORK:-0} == 1 || $rc != 0 ]]; then
-        log "logs and reports kept in $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
+bench_stop_peers() {
+    [[ -n $NGINX_PID ]] || return 0
+    "$ROOT/peers/stop" nginx "$NGINX_PID" >/dev/null 2>&1 || kill -TERM "$NGINX_PID" 2>/dev/null || true
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-need() { # need CMD HINT
-    command -v "$1" >/dev/null 2>&1 || die "$1 not found: $2"
-}
-
-# Start a command in the background (taskset execs it, so $! is the tool itself),
-# remember its PID for the trap and in LAST_PID.
-spawn() { # spawn LOGFILE CMD...
-    local logf=$1; shift
-    "$@" >"$logf" 2>&1 &
-    PIDS+=("$!")
-    LAST_PID=$!
-}
-
-# CPU time (user + system) of PID in clock ticks, or nothing when it is gone.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || true; }
-
-# Wait for PID, killing it if it is still alive after LIMIT seconds. Returns its exit code.
-# Leaves the last CPU time seen of PID (clock ticks) in LAST_TICKS.
-wait_bounded() { # wait_bounded PID LIMIT NAME
-    local pid=$1 limit=$2 name=$3 waited=0 t
-    LAST_TICKS=0
-    while kill -0 "$pid" 2>/dev/null; do
-        t=$(cpu_ticks "$pid"); [[ -n $t ]] && LAST_TICKS=$t
-        if (( waited >= limit * 10 )); then
-            log "warning: $name still running after ${limit}s, killing PID $pid"
-            kill -TERM "$pid" 2>/dev/null || true
-            sleep 2
-            kill -KILL "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    local rc=0
-    wait "$pid" 2>/dev/null || rc=$?
-    return "$rc"
-}
-
-# A sleep the INT/TERM traps can cut short (bash runs traps only between foreground commands).
-nap() { sleep "$1" & PIDS+=("$!"); wait "$!" || true; }
 
 # Busy and total jiffies of one CPU ("cpu0", "cpu1") from /proc/stat, as "BUSY TOTAL".
 cpu_jiffies() { awk -v c="$1" '$1 == c { print $2 + $3 + $4 + $6 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
