@@ -148,6 +148,10 @@ pub enum RunEvent {
     },
     /// The per-second progress of the run.
     Progress(ProgressEvent),
+    /// With statistics deltas on: what was recorded since the last take, sent once when
+    /// every user has stopped, before [`RunState::Stopped`] (so that a worker ships its
+    /// last report without losing what the users did while stopping).
+    FinalStats(Arc<StatsDelta>),
 }
 
 /// The per-second progress of a run, in [`RunEvent::Progress`].

@@ -139,6 +139,7 @@ pub(crate) struct Runner {
     abort_grace: Duration,
     arrival: Option<Arrival>,
     open: Option<OpenModel>,
+    deltas: bool,
 }
 
 impl Runner {
@@ -224,6 +225,7 @@ impl Runner {
             abort_grace: plan.abort_grace,
             arrival: plan.arrival,
             open: None,
+            deltas: plan.deltas,
         };
         runner.set_target(plan.users, plan.spawn_rate);
         Ok((runner, handle))
@@ -414,6 +416,11 @@ impl Runner {
         }
         self.stop_all().await;
         self.agg.tick(0);
+        if self.deltas {
+            let _ = self
+                .events
+                .send(RunEvent::FinalStats(Arc::new(self.agg.take_delta())));
+        }
         let snapshot = self.agg.snapshot(0);
         self.set_state(RunState::Stopped);
         RunOutcome { snapshot, reason }
