@@ -1,0 +1,7 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod heartbeat;
+pub mod proto;
+pub mod stats;
+pub mod transport;

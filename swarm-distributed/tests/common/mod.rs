@@ -1,0 +1,124 @@
+//! Start and stop a real Locust master through `peers/` (by PID), and read its CSVs.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate sits in the workspace")
+        .to_owned()
+}
+
+/// A running peer; stopped by PID when dropped.
+pub struct Peer {
+    pub name: String,
+    pub vars: HashMap<String, String>,
+}
+
+impl Peer {
+    /// `peers/start NAME ARGS...`: fails loudly when the peer is not installed or
+    /// does not start.
+    pub fn start(name: &str, args: &[&str]) -> Peer {
+        let root = repo_root();
+        let out = Command::new(root.join("peers/start"))
+            .arg(name)
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .expect("peers/start runs");
+        assert!(
+            out.status.success(),
+            "peer {name} did not start (run `peers/install {name}`):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let vars = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Peer {
+            name: name.to_owned(),
+            vars,
+        }
+    }
+
+    pub fn var(&self, key: &str) -> &str {
+        self.vars
+            .get(key)
+            .unwrap_or_else(|| panic!("peers/start {} printed no {key}=", self.name))
+    }
+
+    /// The master's ZeroMQ port (`MASTER=127.0.0.1:PORT`).
+    pub fn master_port(&self) -> u16 {
+        let m = self.var("MASTER");
+        m.rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("MASTER={m} has no port"))
+    }
+
+    /// The peer's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.var("LOG")).unwrap_or_default()
+    }
+
+    /// Wait until the process has exited by itself (bounded); its exit code.
+    pub fn wait_exit(&self, limit: Duration) -> Option<i32> {
+        let exit = PathBuf::from(self.var("EXIT"));
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(code) = std::fs::read_to_string(&exit) {
+                if let Ok(code) = code.trim().parse() {
+                    return Some(code);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Some(pid) = self.vars.get("PID") {
+            let _ = Command::new(repo_root().join("peers/stop"))
+                .args([&self.name, pid])
+                .status();
+        }
+    }
+}
+
+/// Run `body`, failing the test if it takes longer than `limit`.
+pub async fn bounded<F: std::future::Future>(limit: Duration, body: F) -> F::Output {
+    tokio::time::timeout(limit, body)
+        .await
+        .unwrap_or_else(|_| panic!("the test took longer than {limit:?}"))
+}
+
+/// A CSV file as rows of fields (Locust's CSVs quote only fields holding commas or
+/// quotes; the tests' names and errors hold neither).
+pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .map(|l| {
+            l.split(',')
+                .map(|f| f.trim_matches('"').to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// The rows of a CSV as header -> value maps.
+pub fn csv_records(path: &Path) -> Vec<HashMap<String, String>> {
+    let rows = read_csv(path);
+    let (header, rest) = rows.split_first().expect("a header row");
+    rest.iter()
+        .map(|r| header.iter().cloned().zip(r.iter().cloned()).collect())
+        .collect()
+}
