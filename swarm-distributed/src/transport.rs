@@ -1,7 +1,7 @@
 //! A worker's ZeroMQ connection to a Locust master: a DEALER socket whose identity is
 //! the node id, connected to the master's ROUTER; one frame per message.
 //!
-//! [`Connection::send`] and [`Connection::recv`] are bounded by time-outs and are
+//! [`Connection::send`] is bounded by a time-out and [`Connection::recv`] is
 //! cancel-safe, so a worker drives one connection from a single `tokio::select!`
 //! loop (receive, heartbeat tick, stats tick). When the master goes away (it quits or
 //! restarts), the connection re-opens the socket with the **same identity** on the
@@ -163,6 +163,9 @@ pub struct TransportOptions {
     pub ack_timeout: Duration,
     /// How many `client_ready` to send before giving up.
     pub ack_attempts: u32,
+    /// How long [`Connection::reconnect`] waits between closing the old socket and
+    /// opening the new one.
+    pub reconnect_grace: Duration,
     /// Custom message types to accept from the master.
     pub custom_types: CustomTypes,
 }
@@ -174,6 +177,7 @@ impl Default for TransportOptions {
             send_timeout: Duration::from_secs(9),
             ack_timeout: CONNECT_TIMEOUT,
             ack_attempts: CONNECT_RETRY_COUNT,
+            reconnect_grace: Duration::from_millis(500),
             custom_types: CustomTypes::new(),
         }
     }
@@ -196,6 +200,12 @@ impl TransportOptions {
     pub fn ack(mut self, timeout: Duration, attempts: u32) -> Self {
         self.ack_timeout = timeout;
         self.ack_attempts = attempts.max(1);
+        self
+    }
+
+    /// Set [`TransportOptions::reconnect_grace`].
+    pub fn reconnect_grace(mut self, d: Duration) -> Self {
+        self.reconnect_grace = d;
         self
     }
 
@@ -270,8 +280,18 @@ impl Connection {
 
     /// Close the socket and open a new one with the same identity (Locust's
     /// `reset_connection`, the answer to the master's `reconnect`).
+    ///
+    /// The old connection is closed first, then the new one opens after
+    /// [`TransportOptions::reconnect_grace`]: a ROUTER that still holds a connection
+    /// with this identity ignores a second one (libzmq without `ROUTER_HANDOVER`, as
+    /// Locust runs it), so the master must see the old one close first.
     pub async fn reconnect(&mut self) -> Result<(), TransportError> {
+        // Close the old socket now (a fresh, unconnected one stands in, so that a
+        // cancelled re-connect leaves a usable state: `broken` makes the next call open).
+        let old = std::mem::replace(&mut self.socket, DealerSocket::new());
+        drop(old);
         self.broken = true;
+        tokio::time::sleep(self.options.reconnect_grace).await;
         self.ensure_open().await
     }
 
@@ -290,12 +310,25 @@ impl Connection {
     }
 
     /// Send one message (one frame), bounded by the send time-out. If the master
-    /// went away, the socket is re-opened first (same identity).
+    /// went away, the socket is re-opened first (same identity). Await it to the end:
+    /// a cancelled send may or may not have gone out.
     pub async fn send(&mut self, message: &WorkerMessage) -> Result<(), TransportError> {
         let body = message
             .encode(self.node_id.as_str())
             .map_err(TransportError::Encode)?;
-        let ty = message.message_type().to_owned();
+        self.send_frame(body, message.message_type()).await
+    }
+
+    /// Send bytes as they are, as one frame. For relaying messages encoded
+    /// elsewhere, and for tests: Locust's master stops listening to **all** workers
+    /// on some malformed input (a 2-array, an int where a map belongs), so only send
+    /// well-formed `[type, data, node_id]` arrays carrying this connection's node id.
+    pub async fn send_encoded(&mut self, body: Vec<u8>) -> Result<(), TransportError> {
+        self.send_frame(body, "message").await
+    }
+
+    async fn send_frame(&mut self, body: Vec<u8>, ty: &str) -> Result<(), TransportError> {
+        let ty = ty.to_owned();
         let limit = self.options.send_timeout;
         let deadline = Instant::now() + limit;
         let endpoint = self.endpoint.clone();

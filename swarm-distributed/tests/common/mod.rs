@@ -24,10 +24,16 @@ impl Peer {
     /// `peers/start NAME ARGS...`: fails loudly when the peer is not installed or
     /// does not start.
     pub fn start(name: &str, args: &[&str]) -> Peer {
+        Peer::start_with(name, args, &[])
+    }
+
+    /// `peers/start NAME ARGS...` with extra environment (`MASTER_PORT`, ...).
+    pub fn start_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> Peer {
         let root = repo_root();
         let out = Command::new(root.join("peers/start"))
             .arg(name)
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(&root)
             .output()
             .expect("peers/start runs");
@@ -62,6 +68,11 @@ impl Peer {
             .unwrap_or_else(|| panic!("MASTER={m} has no port"))
     }
 
+    /// Stop the peer now (by PID), waiting until it is gone.
+    pub fn stop(self) {
+        drop(self);
+    }
+
     /// The peer's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.var("LOG")).unwrap_or_default()
@@ -91,6 +102,14 @@ impl Drop for Peer {
                 .status();
         }
     }
+}
+
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// Run `body`, failing the test if it takes longer than `limit`.
