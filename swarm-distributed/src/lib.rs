@@ -3,5 +3,6 @@
 
 pub mod heartbeat;
 pub mod proto;
+pub mod session;
 pub mod stats;
 pub mod transport;

@@ -8,13 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{bounded, csv_records, repo_root, Peer};
-use swarm_distributed::heartbeat::{
-    MasterLiveness, WorkerState, HEARTBEAT_INTERVAL, WORKER_REPORT_INTERVAL,
-};
-use swarm_distributed::proto::{
-    ExceptionReport, MasterMessage, SpawningComplete, WorkerHeartbeat, WorkerMessage,
-};
-use swarm_distributed::stats::{EntryDelta, StatsEntry, StatsError, StatsReport, AGGREGATED};
+use swarm_distributed::heartbeat::{WorkerState, HEARTBEAT_INTERVAL, WORKER_REPORT_INTERVAL};
+use swarm_distributed::proto::MasterMessage;
+use swarm_distributed::session::{Directive, WorkerSession};
+use swarm_distributed::stats::{EntryDelta, StatsEntry, StatsError, AGGREGATED};
 use swarm_distributed::transport::{Connection, NodeId, TransportOptions};
 
 fn now() -> f64 {
@@ -112,25 +109,20 @@ async fn a_worker_session_lands_in_the_masters_csv_files() {
         let ack = link.handshake("2.47.0").await.expect("the master acks");
         seen.ack_index = ack.index;
 
-        let mut state = WorkerState::Ready;
+        // The glue a runner needs, in miniature: a session decides, this loop does I/O.
+        let mut session = WorkerSession::new("2.47.0");
         let mut users: BTreeMap<String, u64> = BTreeMap::new();
-        let mut liveness = MasterLiveness::default();
         let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
         let mut report = tokio::time::interval(WORKER_REPORT_INTERVAL);
-        let mut period_start = now();
         loop {
             tokio::select! {
                 _ = heartbeat.tick() => {
-                    let hb = WorkerMessage::Heartbeat(WorkerHeartbeat {
-                        state,
-                        current_cpu_usage: 1.5,
-                        current_memory_usage: 20_000_000,
-                    });
+                    let hb = session.heartbeat();
                     link.send(&hb).await.expect("heartbeat sent");
-                    assert!(!liveness.is_gone());
+                    assert!(!session.master_gone());
                 }
                 _ = report.tick() => {
-                    let (deltas, errors) = if state == WorkerState::Running {
+                    let (deltas, errors) = if session.state() == WorkerState::Running {
                         pending.pop().unwrap_or_default()
                     } else {
                         Default::default()
@@ -138,56 +130,60 @@ async fn a_worker_session_lands_in_the_masters_csv_files() {
                     if !deltas.is_empty() {
                         seen.reports_with_data += 1;
                     }
-                    let r = StatsReport::from_deltas(&deltas, errors, users.clone(), period_start);
-                    period_start = now();
-                    link.send(&WorkerMessage::Stats(Box::new(r))).await.expect("stats sent");
+                    let stats = session.stats(&deltas, errors, users.clone());
+                    link.send(&stats).await.expect("stats sent");
                 }
                 msg = link.recv() => {
                     let msg = msg.expect("a message from the master");
                     assert_eq!(msg.node_id, node_id.as_str(), "the master echoes our node id");
-                    match msg.message {
-                        MasterMessage::Heartbeat => {
-                            seen.master_heartbeats += 1;
-                            liveness.heartbeat_received();
-                        }
-                        MasterMessage::Spawn(spawn) => {
-                            link.send(&WorkerMessage::Spawning).await.expect("spawning sent");
-                            users = spawn.user_classes_count.clone();
-                            seen.spawns.push(spawn.user_classes_count.clone());
-                            let done = SpawningComplete {
-                                user_count: spawn.user_count(),
-                                user_classes_count: spawn.user_classes_count,
-                            };
-                            link.send(&WorkerMessage::SpawningComplete(done)).await.expect("sent");
-                            state = WorkerState::Running;
-                            if seen.spawns.len() == 1 {
-                                let exc = WorkerMessage::Exception(ExceptionReport {
-                                    msg: "task failed: boom".into(),
-                                    traceback: "  in task index of WebsiteUser".into(),
-                                });
-                                link.send(&exc).await.expect("exception sent");
-                            }
-                        }
-                        MasterMessage::SpawningComplete(c) => seen.spawning_complete = Some(c.user_count),
+                    match &msg.message {
+                        MasterMessage::Heartbeat => seen.master_heartbeats += 1,
                         // The answer to the client_ready sent after a stop.
                         MasterMessage::Ack(a) => {
                             assert_eq!(a.index, Some(0), "the same index for the same node id");
                             seen.acks_after_stop += 1;
                         }
-                        MasterMessage::Stop => {
+                        _ => {}
+                    }
+                    let handled = session.on_message(msg);
+                    for m in &handled.send {
+                        link.send(m).await.expect("answer sent");
+                    }
+                    match handled.directive {
+                        Directive::Nothing => {}
+                        Directive::Spawn { user_classes_count, .. } => {
+                            seen.spawns.push(user_classes_count.clone());
+                            if let Some(e) = WorkerSession::unknown_classes(
+                                user_classes_count.keys(),
+                                &["WebsiteUser", "AdminUser"],
+                            ) {
+                                panic!("{e:?}");
+                            }
+                            // The runner would start the users here.
+                            users = user_classes_count.clone();
+                            let done = session.spawning_complete(user_classes_count);
+                            link.send(&done).await.expect("sent");
+                            if seen.spawns.len() == 1 {
+                                let exc = WorkerSession::exception(
+                                    "task failed: boom",
+                                    "  in task index of WebsiteUser",
+                                );
+                                link.send(&exc).await.expect("exception sent");
+                            }
+                        }
+                        Directive::AllSpawned { user_count } => seen.spawning_complete = Some(user_count),
+                        Directive::Stop => {
                             seen.stops += 1;
                             users.clear();
-                            link.send(&WorkerMessage::ClientStopped).await.expect("sent");
-                            link.send(&WorkerMessage::ClientReady { version: "2.47.0".into() })
-                                .await
-                                .expect("sent");
-                            state = WorkerState::Ready;
+                            for m in session.stopped() {
+                                link.send(&m).await.expect("sent");
+                            }
                         }
-                        MasterMessage::Quit => {
+                        Directive::Quit => {
                             seen.quit = true;
-                            let r = StatsReport::idle(BTreeMap::new(), period_start);
-                            link.send(&WorkerMessage::Stats(Box::new(r))).await.expect("sent");
-                            link.send(&WorkerMessage::Quit).await.expect("sent");
+                            let last = session.stats(&[], [], BTreeMap::new());
+                            link.send(&last).await.expect("sent");
+                            link.send(&session.quit()).await.expect("sent");
                             break;
                         }
                         other => panic!("unexpected {other:?}"),
