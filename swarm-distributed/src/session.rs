@@ -3,7 +3,7 @@
 //!
 //! [`WorkerSession`] holds the worker's state, the newest spawn timestamp, the
 //! master's liveness, the CPU/memory sampler and the start of the current stats
-//! period. The glue between a runner and a [`Connection`](crate::transport::Connection)
+//! period. The glue between a runner and a [`Connection`](crate::Connection)
 //! is then one `select!` loop: pass each received message to
 //! [`WorkerSession::on_message`], send what it returns and carry out its
 //! [`Directive`]; send [`WorkerSession::heartbeat`] every second and
@@ -51,7 +51,7 @@ pub enum Directive {
     /// Stop all users, send [`WorkerSession::stats`] one last time, then
     /// [`WorkerSession::quit`], and exit.
     Quit,
-    /// Re-open the connection ([`Connection::reconnect`](crate::transport::Connection::reconnect)).
+    /// Re-open the connection ([`Connection::reconnect`](crate::Connection::reconnect)).
     Reconnect,
     /// Change a user class's attributes (web UI class picker).
     UpdateUserClass(UpdateUserClass),

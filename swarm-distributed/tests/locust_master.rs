@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{bounded, csv_records, repo_root, Peer};
-use swarm_distributed::heartbeat::{WorkerState, HEARTBEAT_INTERVAL, WORKER_REPORT_INTERVAL};
-use swarm_distributed::proto::MasterMessage;
-use swarm_distributed::session::{Directive, WorkerSession};
-use swarm_distributed::stats::{EntryDelta, StatsEntry, StatsError, AGGREGATED};
-use swarm_distributed::transport::{Connection, NodeId, TransportOptions};
+use swarm_distributed::MasterMessage;
+use swarm_distributed::{Connection, NodeId, TransportOptions};
+use swarm_distributed::{Directive, WorkerSession};
+use swarm_distributed::{EntryDelta, StatsEntry, StatsError, AGGREGATED};
+use swarm_distributed::{WorkerState, HEARTBEAT_INTERVAL, WORKER_REPORT_INTERVAL};
 
 fn now() -> f64 {
     SystemTime::now()

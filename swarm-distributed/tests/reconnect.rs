@@ -6,9 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{bounded, free_port, repo_root, Peer};
-use swarm_distributed::heartbeat::WorkerState;
-use swarm_distributed::proto::{MasterMessage, WorkerHeartbeat, WorkerMessage};
-use swarm_distributed::transport::{Connection, NodeId, TransportOptions};
+use swarm_distributed::WorkerState;
+use swarm_distributed::{Connection, NodeId, TransportOptions};
+use swarm_distributed::{MasterMessage, WorkerHeartbeat, WorkerMessage};
 
 fn start_master(port: u16) -> Peer {
     let locustfile = repo_root().join("peers/locustfiles/dist_two_classes.py");

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{bounded, repo_root, Peer};
-use swarm_distributed::transport::{Connection, NodeId, TransportOptions};
+use swarm_distributed::{Connection, NodeId, TransportOptions};
 
 /// Poll the master's log (bounded) until it holds `needle`.
 async fn log_shows(master: &Peer, needle: &str) -> bool {
