@@ -84,6 +84,7 @@ pub struct WorkerSession {
     usage: ProcessUsage,
     next_sample: Instant,
     period_start: f64,
+    unsent: Option<StatsReport>,
 }
 
 /// Now in epoch seconds.
@@ -107,6 +108,7 @@ impl WorkerSession {
             usage: ProcessUsage::default(),
             next_sample: Instant::now() + CPU_MONITOR_INTERVAL,
             period_start: epoch_now(),
+            unsent: None,
         }
     }
 
@@ -264,12 +266,27 @@ impl WorkerSession {
     ) -> WorkerMessage {
         let start = self.period_start;
         self.period_start = epoch_now();
-        WorkerMessage::Stats(Box::new(StatsReport::from_deltas(
-            deltas,
-            errors,
-            user_classes_count,
-            start,
-        )))
+        let report = StatsReport::from_deltas(deltas, errors, user_classes_count, start);
+        let report = match self.unsent.take() {
+            Some(mut unsent) => {
+                unsent.merge(report);
+                unsent
+            }
+            None => report,
+        };
+        WorkerMessage::Stats(Box::new(report))
+    }
+
+    /// Keep a `stats` message that could not be sent: the next
+    /// [`WorkerSession::stats`] carries it too, so no recorded statistics are lost.
+    /// Other messages are dropped (a heartbeat is not worth sending late).
+    pub fn requeue(&mut self, message: WorkerMessage) {
+        if let WorkerMessage::Stats(report) = message {
+            match &mut self.unsent {
+                Some(unsent) => unsent.merge(*report),
+                None => self.unsent = Some(*report),
+            }
+        }
     }
 
     /// An `exception` message: a user task failed with `msg`.
@@ -452,6 +469,29 @@ mod tests {
         };
         assert_eq!(r.stats_total.start_time, second_start);
         assert_eq!(r.user_count, 1);
+    }
+
+    #[test]
+    fn unsent_stats_ride_with_the_next_report() {
+        let mut s = WorkerSession::new("0.1.0");
+        let mut d = EntryDelta::new("GET", "/a");
+        d.record(1_000, 0, false, 100.0);
+        let lost = s.stats(std::slice::from_ref(&d), [], BTreeMap::new());
+        s.requeue(lost);
+        let heartbeat = s.heartbeat();
+        s.requeue(heartbeat);
+        let lost_again = s.stats(std::slice::from_ref(&d), [], BTreeMap::new());
+        s.requeue(lost_again);
+        let WorkerMessage::Stats(r) = s.stats(&[d], [], BTreeMap::new()) else {
+            panic!()
+        };
+        assert_eq!(r.stats.len(), 1);
+        assert_eq!(r.stats[0].num_requests, 3);
+        assert_eq!(r.stats_total.num_requests, 3);
+        let WorkerMessage::Stats(r) = s.stats(&[], [], BTreeMap::new()) else {
+            panic!()
+        };
+        assert_eq!(r.stats_total.num_requests, 0, "sent once only");
     }
 
     #[test]

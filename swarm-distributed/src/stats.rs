@@ -298,6 +298,38 @@ impl StatsReport {
         }
     }
 
+    /// Fold `later` into this report, as the master would add the two: entries
+    /// merged per (method, name) with [`StatsEntry::extend`], the totals extended,
+    /// errors summed per key, the user counts taken from `later`. For a report that
+    /// could not be sent: the next one then carries both, and nothing is lost.
+    pub fn merge(&mut self, later: StatsReport) {
+        for entry in later.stats {
+            match self
+                .stats
+                .iter_mut()
+                .find(|e| e.method == entry.method && e.name == entry.name)
+            {
+                Some(known) => known.extend(&entry),
+                None => self.stats.push(entry),
+            }
+        }
+        self.stats_total.extend(&later.stats_total);
+        for (key, e) in later.errors {
+            match self.errors.get_mut(&key) {
+                Some(known) => {
+                    known.occurrences += e.occurrences;
+                    known.first_seen = min_opt(known.first_seen, e.first_seen);
+                    known.last_seen = max_opt(known.last_seen, e.last_seen);
+                }
+                None => {
+                    self.errors.insert(key, e);
+                }
+            }
+        }
+        self.user_classes_count = later.user_classes_count;
+        self.user_count = later.user_count;
+    }
+
     /// A report with no requests (what an idle worker sends every 3 s).
     pub fn idle(user_classes_count: BTreeMap<String, u64>, start_time: f64) -> Self {
         Self::from_deltas(&[], [], user_classes_count, start_time)
@@ -590,6 +622,44 @@ mod tests {
         let e = &r.errors[&error_key("POST", "/b", "boom")];
         assert_eq!(e.occurrences, 3);
         assert_eq!((e.first_seen, e.last_seen), (Some(101.0), Some(102.0)));
+    }
+
+    #[test]
+    fn merged_reports_add_up_like_the_master() {
+        let mut a = EntryDelta::new("GET", "/a");
+        a.record(10_000, 1, true, 100.0);
+        let mut b = EntryDelta::new("GET", "/b");
+        b.record(20_000, 1, false, 101.0);
+        let err = StatsError {
+            name: "/a".into(),
+            method: "GET".into(),
+            error: "boom".into(),
+            occurrences: 1,
+            first_seen: Some(100.0),
+            last_seen: Some(100.0),
+        };
+        let mut first = StatsReport::from_deltas(
+            std::slice::from_ref(&a),
+            [err.clone()],
+            [("U".to_owned(), 1)].into(),
+            99.0,
+        );
+        let mut later_err = err.clone();
+        later_err.last_seen = Some(103.0);
+        let later =
+            StatsReport::from_deltas(&[a, b], [later_err], [("U".to_owned(), 2)].into(), 102.0);
+        first.merge(later);
+        assert_eq!(first.stats.len(), 2);
+        assert_eq!(first.stats[0].num_requests, 2);
+        assert_eq!(first.stats[0].num_failures, 2);
+        assert_eq!(first.stats_total.num_requests, 3);
+        assert_eq!(first.stats_total.start_time, 99.0);
+        let e = &first.errors[&err.key()];
+        assert_eq!(
+            (e.occurrences, e.first_seen, e.last_seen),
+            (2, Some(100.0), Some(103.0))
+        );
+        assert_eq!(first.user_count, 2);
     }
 
     #[test]

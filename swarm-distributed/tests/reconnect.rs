@@ -128,3 +128,46 @@ async fn the_masters_reconnect_request_is_honoured() {
         master.log()
     );
 }
+
+#[tokio::test]
+async fn a_vanished_master_gives_a_clear_error_not_a_hang() {
+    let master = start_master(free_port());
+    let port = master.master_port();
+    let options = TransportOptions::default()
+        .connect_timeout(Duration::from_secs(2))
+        .send_timeout(Duration::from_secs(5));
+    bounded(Duration::from_secs(60), async {
+        let mut link = Connection::connect("127.0.0.1", port, NodeId::generate(), options)
+            .await
+            .expect("reachable");
+        link.handshake("0.1.0").await.expect("ack");
+        heartbeat_answered(&mut link).await;
+        master.stop();
+        // Receiving notices the disconnect, tries to re-open, and says why it cannot.
+        let err = loop {
+            match link.recv_timeout(Duration::from_secs(3)).await {
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            matches!(err, swarm_distributed::TransportError::Unreachable { .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains(&format!("127.0.0.1:{port}")),
+            "{err}"
+        );
+        // Sending fails the same way, within the time-outs.
+        let err = link.send(&heartbeat()).await.expect_err("nobody there");
+        assert!(
+            matches!(
+                err,
+                swarm_distributed::TransportError::Unreachable { .. }
+                    | swarm_distributed::TransportError::SendTimeout { .. }
+            ),
+            "{err:?}"
+        );
+    })
+    .await;
+}
