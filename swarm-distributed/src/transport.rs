@@ -144,10 +144,14 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    /// Whether the connection is still usable after this error (a bad message was
-    /// received and skipped).
+    /// Whether the connection can go on after this error: a bad message was skipped,
+    /// a send timed out, or the socket failed (the next call re-opens it, and says
+    /// [`TransportError::Unreachable`] if the master is gone). The others are final.
     pub fn is_recoverable(&self) -> bool {
-        matches!(self, Self::BadMessage { .. })
+        matches!(
+            self,
+            Self::BadMessage { .. } | Self::SendTimeout { .. } | Self::Socket { .. }
+        )
     }
 }
 
@@ -349,7 +353,10 @@ impl Connection {
                     // No peer: the master went away; re-open and try once more.
                     self.broken = true;
                 }
-                Ok(Err(e)) => return Err(self.socket_error(&e)),
+                Ok(Err(e)) => {
+                    self.broken = true;
+                    return Err(self.socket_error(&e));
+                }
             }
         }
         Err(TransportError::Unreachable {
@@ -374,7 +381,14 @@ impl Connection {
                     }
                 }
                 frames = self.socket.recv() => {
-                    let frames = frames.map_err(|e| self.socket_error(&e))?;
+                    let frames = match frames {
+                        Ok(frames) => frames,
+                        Err(e) => {
+                            // A broken stream (e.g. a ZMTP framing error): re-open next time.
+                            self.broken = true;
+                            return Err(self.socket_error(&e));
+                        }
+                    };
                     return self.decode(&frames);
                 }
             }
