@@ -2,10 +2,12 @@
 #![forbid(unsafe_code)]
 
 mod heartbeat;
+mod mode;
 mod proto;
 mod session;
 mod stats;
 mod transport;
+mod worker;
 
 pub use crate::heartbeat::{
     Liveness, MasterLiveness, ProcessMonitor, ProcessUsage, WorkerState, CONNECT_RETRY_COUNT,
@@ -22,7 +24,9 @@ pub use crate::stats::{
     bucket_response_time_us, error_key, response_time_percentile, EntryDelta, StatsEntry,
     StatsError, StatsReport, AGGREGATED,
 };
+pub use crate::mode::LocustWorker;
 pub use crate::transport::{Connection, NodeId, TransportError, TransportOptions};
+pub use crate::worker::WorkerOptions;
 
 /// The Locust release whose protocol this crate speaks (and tests against).
 pub const LOCUST_VERSION: &str = "2.47.0";

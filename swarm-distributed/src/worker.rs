@@ -1,0 +1,488 @@
+//! The Swarm worker under a Locust master: the protocol session ([`WorkerSession`])
+//! drives swarm-core's control plane ([`RunnerHandle`]), one Swarm run per Locust test.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use swarm_core::cli::ModeContext;
+use swarm_core::{Report, RunEvent, RunnerHandle, StatsDelta};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::heartbeat::{HEARTBEAT_INTERVAL, WORKER_REPORT_INTERVAL};
+use crate::proto::WorkerMessage;
+use crate::session::{Directive, WorkerSession};
+use crate::stats::{EntryDelta, StatsError};
+use crate::transport::{Connection, NodeId, TransportError, TransportOptions};
+
+/// Where the master is and how the worker treats it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WorkerOptions {
+    /// The master's host (`--master-host`).
+    pub master_host: String,
+    /// The master's port (`--master-port`).
+    pub master_port: u16,
+    /// After this long without a word from the master (it answers every heartbeat),
+    /// the worker takes it for restarted or lost: it stops its users and registers
+    /// again (`client_ready`) every this long, until a master acks.
+    pub reregister_after: Duration,
+    /// ZeroMQ time-outs.
+    pub transport: TransportOptions,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            master_host: "127.0.0.1".to_owned(),
+            master_port: 5557,
+            reregister_after: Duration::from_secs(5),
+            transport: TransportOptions::default(),
+        }
+    }
+}
+
+/// At most this many `exception` messages per report (the rest are counted in the
+/// statistics all the same).
+const MAX_EXCEPTIONS_PER_REPORT: u64 = 100;
+
+/// How long a stop may take beyond the spawn's stop time-out before the users are
+/// cancelled (the runner's own grace comes on top).
+const QUIT_GRACE: Duration = Duration::from_secs(10);
+
+/// One Locust test: a Swarm run and what the worker waits for from it.
+struct ActiveRun {
+    handle: RunnerHandle,
+    report: JoinHandle<Result<Report, swarm_core::Error>>,
+    events: broadcast::Receiver<RunEvent>,
+    /// The counts of the last spawn, until the runner says they all run.
+    pending: Option<BTreeMap<String, u32>>,
+    /// A stop was asked for (from the master, or because it went away).
+    stopping: Option<StopKind>,
+    /// The last statistics, sent by the runner once its users stopped.
+    final_stats: Option<StatsDelta>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopKind {
+    /// The master's `stop`: then `client_stopped` and `client_ready`.
+    Master,
+    /// The master went silent: stop without telling it.
+    Lost,
+}
+
+/// The worker's loop; the exit code of the process.
+pub(crate) async fn run(mut ctx: ModeContext, options: WorkerOptions) -> Result<u8, swarm_core::Error> {
+    let endpoint = format!("{}:{}", options.master_host, options.master_port);
+    let unreachable = |e: TransportError| swarm_core::Error::Unreachable {
+        host: format!("Locust master {endpoint}"),
+        reason: e.to_string(),
+    };
+    let known = ctx.user_types();
+    let mut link = Connection::connect(
+        &options.master_host,
+        options.master_port,
+        NodeId::generate(),
+        options.transport.clone(),
+    )
+    .await
+    .map_err(unreachable)?;
+    let mut session = WorkerSession::new(crate::LOCUST_VERSION);
+    link.handshake(session.version()).await.map_err(unreachable)?;
+    eprintln!(
+        "worker {} joined the Locust master at {endpoint} with user types {}",
+        link.node_id(),
+        known.join(", ")
+    );
+
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
+    let mut report = tokio::time::interval(WORKER_REPORT_INTERVAL);
+    report.tick().await;
+    let mut last_heard = Instant::now();
+    let mut last_register = Instant::now();
+    let mut run: Option<ActiveRun> = None;
+    let mut host: Option<String> = None;
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+
+    let code = loop {
+        tokio::select! {
+            () = &mut signal => {
+                eprintln!("worker: stopping (signal)");
+                break 0;
+            }
+            _ = heartbeat.tick() => {
+                if session.master_gone() {
+                    eprintln!(
+                        "worker: no heartbeat from the Locust master at {endpoint} for {} s: exiting",
+                        session.liveness().timeout().as_secs()
+                    );
+                    break 1;
+                }
+                if last_heard.elapsed() >= options.reregister_after
+                    && last_register.elapsed() >= options.reregister_after
+                {
+                    // A restarted master does not know this worker: stop the users of
+                    // a test it has forgotten, and register again.
+                    if let Some(r) = run.as_mut().filter(|r| r.stopping.is_none()) {
+                        tracing::warn!("the Locust master is silent: stopping the users and registering again");
+                        r.stopping = Some(StopKind::Lost);
+                        r.handle.stop();
+                    }
+                    last_register = Instant::now();
+                    send(&mut link, &session.client_ready()).await;
+                }
+                send(&mut link, &session.heartbeat()).await;
+            }
+            _ = report.tick() => {
+                let delta = match run.as_ref().filter(|r| r.stopping.is_none()) {
+                    Some(r) => r.handle.take_stats().await,
+                    None => None,
+                };
+                let counts = running_counts(run.as_ref());
+                ship(&mut link, &mut session, delta.as_ref(), counts).await;
+            }
+            activity = activity(run.as_mut()) => {
+                let outcome = match activity {
+                    Activity::Event(ev) => {
+                        let Some(r) = run.as_mut() else { continue };
+                        match ev {
+                            RunEvent::SpawningComplete { user_counts, .. } => {
+                                if r.pending.as_ref() == Some(&user_counts) {
+                                    r.pending = None;
+                                    let counts = to_u64(&user_counts);
+                                    send(&mut link, &session.spawning_complete(counts)).await;
+                                }
+                            }
+                            RunEvent::FinalStats(delta) => r.final_stats = Some((*delta).clone()),
+                            _ => {}
+                        }
+                        continue;
+                    }
+                    Activity::Finished(outcome) => outcome,
+                };
+                let Some(r) = run.take() else { continue };
+                if let Err(e) = outcome {
+                    tracing::error!("the run failed: {e}");
+                }
+                // What the users did while stopping goes out now.
+                ship(&mut link, &mut session, r.final_stats.as_ref(), BTreeMap::new()).await;
+                if r.stopping == Some(StopKind::Master) {
+                    for m in session.stopped() {
+                        send(&mut link, &m).await;
+                    }
+                }
+            }
+            received = link.recv() => {
+                let envelope = match received {
+                    Ok(m) => m,
+                    Err(e) if e.is_recoverable() => {
+                        tracing::warn!("from the Locust master: {e}");
+                        continue;
+                    }
+                    Err(e) => return Err(unreachable(e)),
+                };
+                last_heard = Instant::now();
+                let handled = session.on_message(envelope);
+                for m in &handled.send {
+                    send(&mut link, m).await;
+                }
+                match handled.directive {
+                    Directive::Spawn { user_classes_count, host: master_host, stop_timeout, .. } => {
+                        if let Some(m) = WorkerSession::unknown_classes(
+                            user_classes_count.keys(),
+                            &known.iter().map(String::as_str).collect::<Vec<_>>(),
+                        ) {
+                            tracing::error!("{m:?}");
+                            send(&mut link, &m).await;
+                        }
+                        let counts: BTreeMap<String, u32> = user_classes_count
+                            .iter()
+                            .filter(|(k, _)| known.contains(k))
+                            .map(|(k, v)| (k.clone(), u32::try_from(*v).unwrap_or(u32::MAX)))
+                            .collect();
+                        if run.as_ref().is_some_and(|r| r.stopping.is_some()) {
+                            // The previous test is still stopping: let it end first.
+                            if let Some(r) = run.take() {
+                                finish_now(r, &mut link, &mut session).await;
+                            }
+                        }
+                        if run.is_none() {
+                            let target = match master_host.filter(|h| !h.trim().is_empty()) {
+                                Some(h) => Some(h),
+                                None => resolve_host(&mut ctx, &mut host).await?,
+                            };
+                            match start_run(&ctx, target.as_deref(), stop_timeout) {
+                                Ok(r) => run = Some(r),
+                                Err(e) => {
+                                    tracing::error!("cannot start the run: {e}");
+                                    send(&mut link, &WorkerSession::exception(
+                                        format!("this Swarm worker cannot start the test: {e}"),
+                                        "swarm worker: start of a run".to_owned(),
+                                    )).await;
+                                    continue;
+                                }
+                            }
+                        }
+                        if let Some(r) = run.as_mut() {
+                            let all: BTreeMap<String, u32> = known
+                                .iter()
+                                .map(|k| (k.clone(), counts.get(k).copied().unwrap_or(0)))
+                                .collect();
+                            r.pending = Some(all);
+                            if let Err(e) = r.handle.set_user_counts(counts, 0.0) {
+                                tracing::error!("cannot apply the spawn: {e}");
+                            }
+                        }
+                    }
+                    Directive::Stop => match run.as_mut() {
+                        Some(r) => {
+                            r.stopping = Some(StopKind::Master);
+                            r.handle.stop();
+                        }
+                        None => {
+                            for m in session.stopped() {
+                                send(&mut link, &m).await;
+                            }
+                        }
+                    },
+                    Directive::Quit => {
+                        eprintln!("worker: the Locust master says quit");
+                        break 0;
+                    }
+                    Directive::Reconnect => {
+                        tracing::warn!("the Locust master asks for a reconnect");
+                        if let Err(e) = link.reconnect().await {
+                            tracing::warn!("reconnect: {e}");
+                        }
+                        send(&mut link, &session.client_ready()).await;
+                    }
+                    Directive::UpdateUserClass(u) => {
+                        tracing::warn!(class = %u.user_class_name, "update_user_class is not supported by Swarm workers: ignored");
+                    }
+                    Directive::Custom { message_type, .. } => {
+                        tracing::warn!(%message_type, "custom message ignored");
+                    }
+                    Directive::AllSpawned { .. } | Directive::Nothing => {}
+                }
+            }
+        }
+    };
+
+    // Quit: stop the users, send the last statistics, then `quit`.
+    if let Some(r) = run.take() {
+        if r.stopping.is_none() {
+            r.handle.stop();
+        }
+        finish_now(r, &mut link, &mut session).await;
+    } else {
+        ship(&mut link, &mut session, None, BTreeMap::new()).await;
+    }
+    send(&mut link, &session.quit()).await;
+    link.close().await;
+    Ok(code)
+}
+
+/// Wait (bounded) for a stopping run to end and ship its last statistics.
+async fn finish_now(mut r: ActiveRun, link: &mut Connection, session: &mut WorkerSession) {
+    let limit = QUIT_GRACE;
+    let end = async {
+        loop {
+            match r.events.recv().await {
+                Ok(RunEvent::FinalStats(d)) => r.final_stats = Some((*d).clone()),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    };
+    if tokio::time::timeout(limit, end).await.is_err() {
+        r.handle.kill();
+    }
+    let _ = tokio::time::timeout(limit, &mut r.report).await;
+    ship(link, session, r.final_stats.as_ref(), BTreeMap::new()).await;
+    if r.stopping == Some(StopKind::Master) {
+        for m in session.stopped() {
+            send(link, &m).await;
+        }
+    }
+}
+
+/// Start a Swarm run with no users: the spawn's counts follow as a command.
+fn start_run(
+    ctx: &ModeContext,
+    host: Option<&str>,
+    stop_timeout: Duration,
+) -> Result<ActiveRun, swarm_core::Error> {
+    let mut swarm = ctx
+        .swarm()
+        .users(0)
+        .stats_deltas(true)
+        .stop_timeout(stop_timeout)
+        .preflight(false);
+    if let Some(h) = host {
+        swarm = swarm.host(h);
+    }
+    let (handle, fut) = swarm.start()?;
+    let events = handle.subscribe();
+    Ok(ActiveRun {
+        report: tokio::spawn(fut),
+        events,
+        handle,
+        pending: None,
+        stopping: None,
+        final_stats: None,
+    })
+}
+
+/// The host users aim at when the master names none: `--host`, else the app's default
+/// host (the demo target), started once.
+async fn resolve_host(
+    ctx: &mut ModeContext,
+    cached: &mut Option<String>,
+) -> Result<Option<String>, swarm_core::Error> {
+    if let Some(h) = ctx.config().host.as_ref() {
+        return Ok(Some(h.to_string()));
+    }
+    if cached.is_none() {
+        *cached = ctx.default_host().await?.map(|u| u.to_string());
+    }
+    Ok(cached.clone())
+}
+
+/// What a run did: an event, or its end.
+enum Activity {
+    Event(RunEvent),
+    Finished(Result<Report, swarm_core::Error>),
+}
+
+/// The next event or the end of the run (never, without a run).
+async fn activity(run: Option<&mut ActiveRun>) -> Activity {
+    let Some(r) = run else {
+        return std::future::pending().await;
+    };
+    let events = &mut r.events;
+    let next_event = async {
+        loop {
+            match events.recv().await {
+                Ok(ev) => return ev,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::debug!(n, "the worker fell behind the run's events");
+                }
+                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    };
+    tokio::select! {
+        biased;
+        ev = next_event => Activity::Event(ev),
+        out = &mut r.report => Activity::Finished(match out {
+            Ok(outcome) => outcome,
+            Err(e) => Err(swarm_core::Error::Runner(e.to_string())),
+        }),
+    }
+}
+
+fn running_counts(run: Option<&ActiveRun>) -> BTreeMap<String, u64> {
+    run.map(|r| to_u64(&r.handle.status().borrow().user_counts))
+        .unwrap_or_default()
+}
+
+fn to_u64(counts: &BTreeMap<String, u32>) -> BTreeMap<String, u64> {
+    counts.iter().map(|(k, v)| (k.clone(), u64::from(*v))).collect()
+}
+
+/// Send a `stats` report of `delta` (or an idle one), and its exceptions; a report
+/// that cannot be sent goes out with the next one.
+async fn ship(
+    link: &mut Connection,
+    session: &mut WorkerSession,
+    delta: Option<&StatsDelta>,
+    counts: BTreeMap<String, u64>,
+) {
+    let (entries, errors) = delta.map(wire).unwrap_or_default();
+    let stats = session.stats(&entries, errors, counts);
+    if let Err(e) = link.send(&stats).await {
+        tracing::warn!("stats report not sent (it goes out with the next): {e}");
+        session.requeue(stats);
+    }
+    let Some(delta) = delta else { return };
+    let mut sent = 0;
+    for ex in &delta.exceptions {
+        for _ in 0..ex.count {
+            if sent >= MAX_EXCEPTIONS_PER_REPORT {
+                return;
+            }
+            sent += 1;
+            send(link, &WorkerSession::exception(ex.message.clone(), ex.traceback.clone())).await;
+        }
+    }
+}
+
+/// The core's delta in the wire module's terms.
+fn wire(delta: &StatsDelta) -> (Vec<EntryDelta>, Vec<StatsError>) {
+    let entries = delta
+        .entries
+        .iter()
+        .map(|e| {
+            let mut d = EntryDelta::new(e.kind.clone(), e.name.clone());
+            d.requests = e.requests;
+            d.failures = e.failures;
+            d.total_response_time_us = e.total_us;
+            d.min_response_time_us = (e.requests > 0).then_some(e.min_us);
+            d.max_response_time_us = e.max_us;
+            d.content_bytes = e.bytes;
+            d.buckets_ms = e.buckets_ms.clone();
+            for (sec, (req, fail)) in &e.per_second {
+                if *req > 0 {
+                    d.requests_per_sec.insert(*sec, *req);
+                }
+                if *fail > 0 {
+                    d.failures_per_sec.insert(*sec, *fail);
+                }
+            }
+            d.first_request = Some(e.first_unix);
+            d.last_request = Some(e.last_unix);
+            d
+        })
+        .collect();
+    let errors = delta
+        .errors
+        .iter()
+        .map(|e| StatsError {
+            name: e.name.clone(),
+            method: e.kind.clone(),
+            error: e.message.clone(),
+            occurrences: e.occurrences,
+            first_seen: Some(e.first_seen as f64),
+            last_seen: Some(e.last_seen as f64),
+        })
+        .collect();
+    (entries, errors)
+}
+
+/// Send one message; a failure is logged (the session re-sends what matters).
+async fn send(link: &mut Connection, message: &WorkerMessage) {
+    if let Err(e) = link.send(message).await {
+        tracing::warn!(message = message.message_type(), "not sent to the Locust master: {e}");
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
