@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{bounded, csv_records, repo_root, Peer};
+use common::{bounded, csv_records, http_get, repo_root, Peer};
 use swarm_distributed::MasterMessage;
 use swarm_distributed::{Connection, NodeId, TransportOptions};
 use swarm_distributed::{Directive, WorkerSession};
@@ -49,6 +49,8 @@ struct Seen {
     spawning_complete: Option<u64>,
     stops: u32,
     acks_after_stop: u32,
+    /// This worker as the master's web UI lists it while running.
+    web_ui_view: Option<serde_json::Value>,
     quit: bool,
     reports_with_data: u32,
 }
@@ -130,6 +132,16 @@ async fn a_worker_session_lands_in_the_masters_csv_files() {
                     if !deltas.is_empty() {
                         seen.reports_with_data += 1;
                     }
+                    if seen.reports_with_data == 2 && seen.web_ui_view.is_none() {
+                        // Heartbeats and reports have reached the master by now: ask
+                        // its web UI how it sees this worker.
+                        let body = http_get(&format!("{}/stats/requests", master.var("URL"))).await;
+                        let report: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+                        seen.web_ui_view = report["workers"]
+                            .as_array()
+                            .and_then(|ws| ws.iter().find(|w| w["id"] == node_id.as_str()))
+                            .cloned();
+                    }
                     let stats = session.stats(&deltas, errors, users.clone());
                     link.send(&stats).await.expect("stats sent");
                 }
@@ -208,6 +220,13 @@ async fn a_worker_session_lands_in_the_masters_csv_files() {
     assert_eq!(seen.acks_after_stop, 1, "{seen:?}");
     assert!(seen.quit, "{seen:?}");
     assert_eq!(seen.reports_with_data, 2, "{seen:?}");
+    let view = seen.web_ui_view.expect("the master lists this worker");
+    assert_eq!(view["state"], "running", "{view}");
+    assert_eq!(view["user_count"], 3, "{view}");
+    assert!(
+        view["cpu_usage"].is_number() && view["memory_usage"].is_u64(),
+        "{view}"
+    );
 
     let code = master.wait_exit(Duration::from_secs(30));
     assert!(code.is_some(), "the master did not exit:\n{}", master.log());
