@@ -14,6 +14,7 @@ pub use crate::heartbeat::{
     CONNECT_TIMEOUT, CPU_MONITOR_INTERVAL, HEARTBEAT_INTERVAL, MASTER_HEARTBEAT_TIMEOUT,
     WORKER_REPORT_INTERVAL,
 };
+pub use crate::mode::LocustWorker;
 pub use crate::proto::{
     Ack, CustomTypes, Envelope, ExceptionReport, LogsReport, MasterMessage, MasterSpawningComplete,
     ProtoError, Spawn, SpawningComplete, UpdateUserClass, Value, WorkerHeartbeat, WorkerMessage,
@@ -24,7 +25,6 @@ pub use crate::stats::{
     bucket_response_time_us, error_key, response_time_percentile, EntryDelta, StatsEntry,
     StatsError, StatsReport, AGGREGATED,
 };
-pub use crate::mode::LocustWorker;
 pub use crate::transport::{Connection, NodeId, TransportError, TransportOptions};
 pub use crate::worker::WorkerOptions;
 

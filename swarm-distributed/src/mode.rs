@@ -73,7 +73,12 @@ impl RunMode for LocustWorker {
     }
 
     fn selected(&self, matches: &clap::ArgMatches) -> bool {
-        matches.try_get_one::<bool>("worker").ok().flatten().copied() == Some(true)
+        matches
+            .try_get_one::<bool>("worker")
+            .ok()
+            .flatten()
+            .copied()
+            == Some(true)
     }
 
     fn run(self: Box<Self>, ctx: ModeContext) -> BoxFuture<'static, Result<u8, swarm_core::Error>> {

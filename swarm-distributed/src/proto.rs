@@ -303,7 +303,10 @@ impl WorkerMessage {
             Self::SpawningComplete(s) => encode_envelope(ty, s, node_id),
             Self::Exception(e) => encode_envelope(ty, e, node_id),
             Self::Logs(l) => encode_envelope(ty, l, node_id),
-            Self::Custom { data, .. } => encode_envelope(ty, data, node_id),
+            Self::Custom { data, .. } => {
+                refuse_builtin(ty, WORKER_TYPES)?;
+                encode_envelope(ty, data, node_id)
+            }
         }
     }
 
@@ -369,7 +372,10 @@ impl MasterMessage {
             Self::Spawn(s) => encode_envelope(ty, s, node_id),
             Self::SpawningComplete(s) => encode_envelope(ty, s, node_id),
             Self::UpdateUserClass(u) => encode_envelope(ty, u, node_id),
-            Self::Custom { data, .. } => encode_envelope(ty, data, node_id),
+            Self::Custom { data, .. } => {
+                refuse_builtin(ty, MASTER_TYPES)?;
+                encode_envelope(ty, data, node_id)
+            }
         }
     }
 
@@ -408,6 +414,45 @@ impl MasterMessage {
         };
         Ok(Envelope { message, node_id })
     }
+}
+
+/// The built-in types a worker sends (Locust's master also reads `locustfile`).
+const WORKER_TYPES: &[&str] = &[
+    "client_ready",
+    "heartbeat",
+    "stats",
+    "spawning",
+    "spawning_complete",
+    "client_stopped",
+    "quit",
+    "exception",
+    "logs",
+    "locustfile",
+];
+
+/// The built-in types a master sends.
+const MASTER_TYPES: &[&str] = &[
+    "ack",
+    "heartbeat",
+    "spawn",
+    "spawning_complete",
+    "stop",
+    "quit",
+    "reconnect",
+    "update_user_class",
+    "locustfile",
+];
+
+/// A custom message must not pose as a built-in one: the receiver would read its data
+/// as the built-in's (and Locust's master stops listening on data it cannot read).
+fn refuse_builtin(ty: &str, builtin: &[&str]) -> Result<(), ProtoError> {
+    if builtin.contains(&ty) {
+        return Err(ProtoError::Encode {
+            message_type: ty.to_owned(),
+            reason: "a custom message cannot use the type of a built-in message".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// `[type, data, node_id]` as msgpack: structs as maps with str keys (rmp-serde's

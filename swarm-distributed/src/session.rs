@@ -32,6 +32,9 @@ pub enum Directive {
     /// Run exactly these users per class (absolute counts, not a delta), then send
     /// [`WorkerSession::spawning_complete`].
     Spawn {
+        /// This spawn starts a new test (the worker was `ready`): reset the
+        /// statistics, as Locust's worker clears its own then.
+        new_test: bool,
         /// Users per user class name.
         user_classes_count: BTreeMap<String, u64>,
         /// The master's host, if it has one.
@@ -170,6 +173,13 @@ impl WorkerSession {
                     return nothing(send);
                 }
                 self.last_spawn_timestamp = spawn.timestamp;
+                let new_test = !matches!(self.state, WorkerState::Spawning | WorkerState::Running);
+                if new_test {
+                    // The master cleared its statistics for the new test; the next
+                    // report's period starts here, as a Locust worker's does.
+                    self.period_start = epoch_now();
+                    self.unsent = None;
+                }
                 self.state = WorkerState::Spawning;
                 let stop_timeout = spawn
                     .stop_timeout
@@ -178,6 +188,7 @@ impl WorkerSession {
                 Handled {
                     send,
                     directive: Directive::Spawn {
+                        new_test,
                         user_classes_count: spawn.user_classes_count,
                         host: spawn.host,
                         stop_timeout,
@@ -352,6 +363,7 @@ mod tests {
         let h = s.on_message(env(spawn(10.0, &[("A", 2)])));
         assert_eq!(h.send, vec![WorkerMessage::Spawning]);
         let Directive::Spawn {
+            new_test,
             user_classes_count,
             stop_timeout,
             host,
@@ -360,6 +372,7 @@ mod tests {
         else {
             panic!("{h:?}")
         };
+        assert!(new_test);
         assert_eq!(user_classes_count, [("A".to_owned(), 2)].into());
         assert_eq!(stop_timeout, Duration::from_millis(2500));
         assert_eq!(host.as_deref(), Some("http://127.0.0.1:1"));
@@ -379,6 +392,25 @@ mod tests {
             })
         );
         assert_eq!(s.state(), WorkerState::Running);
+        // A newer spawn while running changes the counts of the same test.
+        let h = s.on_message(env(spawn(11.0, &[("A", 3)])));
+        assert!(
+            matches!(
+                h.directive,
+                Directive::Spawn {
+                    new_test: false,
+                    ..
+                }
+            ),
+            "{h:?}"
+        );
+        // After a stop, the next spawn starts a new test.
+        s.stopped();
+        let h = s.on_message(env(spawn(12.0, &[("A", 1)])));
+        assert!(
+            matches!(h.directive, Directive::Spawn { new_test: true, .. }),
+            "{h:?}"
+        );
     }
 
     #[test]

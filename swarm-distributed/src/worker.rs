@@ -73,7 +73,10 @@ enum StopKind {
 }
 
 /// The worker's loop; the exit code of the process.
-pub(crate) async fn run(mut ctx: ModeContext, options: WorkerOptions) -> Result<u8, swarm_core::Error> {
+pub(crate) async fn run(
+    mut ctx: ModeContext,
+    options: WorkerOptions,
+) -> Result<u8, swarm_core::Error> {
     let endpoint = format!("{}:{}", options.master_host, options.master_port);
     let unreachable = |e: TransportError| swarm_core::Error::Unreachable {
         host: format!("Locust master {endpoint}"),
@@ -89,7 +92,9 @@ pub(crate) async fn run(mut ctx: ModeContext, options: WorkerOptions) -> Result<
     .await
     .map_err(unreachable)?;
     let mut session = WorkerSession::new(crate::LOCUST_VERSION);
-    link.handshake(session.version()).await.map_err(unreachable)?;
+    link.handshake(session.version())
+        .await
+        .map_err(unreachable)?;
     eprintln!(
         "worker {} joined the Locust master at {endpoint} with user types {}",
         link.node_id(),
@@ -389,7 +394,10 @@ fn running_counts(run: Option<&ActiveRun>) -> BTreeMap<String, u64> {
 }
 
 fn to_u64(counts: &BTreeMap<String, u32>) -> BTreeMap<String, u64> {
-    counts.iter().map(|(k, v)| (k.clone(), u64::from(*v))).collect()
+    counts
+        .iter()
+        .map(|(k, v)| (k.clone(), u64::from(*v)))
+        .collect()
 }
 
 /// Send a `stats` report of `delta` (or an idle one), and its exceptions; a report
@@ -414,7 +422,11 @@ async fn ship(
                 return;
             }
             sent += 1;
-            send(link, &WorkerSession::exception(ex.message.clone(), ex.traceback.clone())).await;
+            send(
+                link,
+                &WorkerSession::exception(ex.message.clone(), ex.traceback.clone()),
+            )
+            .await;
         }
     }
 }
@@ -464,7 +476,10 @@ fn wire(delta: &StatsDelta) -> (Vec<EntryDelta>, Vec<StatsError>) {
 /// Send one message; a failure is logged (the session re-sends what matters).
 async fn send(link: &mut Connection, message: &WorkerMessage) {
     if let Err(e) = link.send(message).await {
-        tracing::warn!(message = message.message_type(), "not sent to the Locust master: {e}");
+        tracing::warn!(
+            message = message.message_type(),
+            "not sent to the Locust master: {e}"
+        );
     }
 }
 

@@ -220,10 +220,7 @@ async fn a_worker_session_lands_in_the_masters_csv_files() {
     assert_eq!(seen.acks_after_stop, 1, "{seen:?}");
     assert!(seen.quit, "{seen:?}");
     assert_eq!(seen.reports_with_data, 2, "{seen:?}");
-    let view = seen
-        .web_ui_view
-        .clone()
-        .expect("the master lists this worker");
+    let view = seen.web_ui_view.expect("the master lists this worker");
     assert_eq!(view["state"], "running", "{view}");
     assert_eq!(view["user_count"], 3, "{view}");
     assert!(

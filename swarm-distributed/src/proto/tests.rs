@@ -341,6 +341,21 @@ fn every_message_type_round_trips() {
     );
 }
 
+#[test]
+fn custom_messages_cannot_pose_as_built_in_ones() {
+    let fake = WorkerMessage::Custom {
+        message_type: "heartbeat".into(),
+        data: Value::from(5),
+    };
+    let e = fake.encode(ID).expect_err("refused");
+    assert!(matches!(e, ProtoError::Encode { .. }), "{e}");
+    let fake = MasterMessage::Custom {
+        message_type: "spawn".into(),
+        data: Value::Nil,
+    };
+    assert!(fake.encode(ID).is_err());
+}
+
 fn raw(v: &Value) -> Vec<u8> {
     let mut b = Vec::new();
     rmpv::encode::write_value(&mut b, v).expect("encodes");
