@@ -44,5 +44,7 @@ impl WebsiteUser {
 swarm_core::register_user!(WebsiteUser);
 
 fn main() -> std::process::ExitCode {
-    swarm_http::main()
+    swarm_http::app()
+        .mode(swarm_distributed::LocustWorker::new())
+        .main()
 }

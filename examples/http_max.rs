@@ -33,5 +33,7 @@ impl MaxUser {
 swarm_core::register_user!(MaxUser);
 
 fn main() -> std::process::ExitCode {
-    swarm_http::main()
+    swarm_http::app()
+        .mode(swarm_distributed::LocustWorker::new())
+        .main()
 }

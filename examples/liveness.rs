@@ -95,7 +95,10 @@ swarm_core::register_user!(Liveness);
 
 fn main() -> ExitCode {
     match settings() {
-        Ok(s) => swarm_http::app().setting(s).main(),
+        Ok(s) => swarm_http::app()
+            .setting(s)
+            .mode(swarm_distributed::LocustWorker::new())
+            .main(),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

@@ -17,11 +17,10 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use clap::Parser;
 use swarm_aries::users::{MediatorMessage, MediatorPing, MediatorSettings, Pickup};
 use swarm_aries::Invitation;
 
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(
     name = "mediator_ping",
     about = "Ping an Aries mediator from many native agents"
@@ -125,7 +124,15 @@ fn secs(name: &str, v: f64) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The worker mode's flags (--worker, --master-host, --master-port) join ours.
+    let app = swarm_core::cli::App::new().mode(swarm_distributed::LocustWorker::new());
+    let matches = app
+        .augment(<Cli as clap::CommandFactory>::command())
+        .get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let run = || -> Result<ExitCode, String> {
         let (min, max, timeout) = (
             secs("--min-wait", cli.min_wait)?,
@@ -148,7 +155,7 @@ fn main() -> ExitCode {
                 inv
             }
         };
-        let mut app = swarm_core::cli::App::new();
+        let mut app = app;
         if !cli.swarm.list {
             let invitation = Invitation::parse(&url).map_err(|e| format!("MEDIATION_URL: {e}"))?;
             app = app.setting(
@@ -167,7 +174,7 @@ fn main() -> ExitCode {
         }
         // The agents talk to the mediator named in the invitation, not to a --host.
         args.no_preflight = true;
-        Ok(app.run_args(&args))
+        Ok(app.run_matches(&args, &matches))
     };
     match run() {
         Ok(code) => code,

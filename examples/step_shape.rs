@@ -50,5 +50,8 @@ fn main() -> std::process::ExitCode {
     {
         args.extend(["--shape".to_owned(), STAIRCASE.to_owned()]);
     }
-    swarm_http::app().main_from(args)
+    // As a Locust worker (--worker), the master's spawns set the users instead.
+    swarm_http::app()
+        .mode(swarm_distributed::LocustWorker::new())
+        .main_from(args)
 }

@@ -43,6 +43,10 @@ impl Default for WorkerOptions {
     }
 }
 
+/// Reports are held while the master has not answered for this long (it answers every
+/// heartbeat within milliseconds).
+const HOLD_AFTER: Duration = Duration::from_millis(2_500);
+
 /// At most this many `exception` messages per report (the rest are counted in the
 /// statistics all the same).
 const MAX_EXCEPTIONS_PER_REPORT: u64 = 100;
@@ -70,6 +74,13 @@ enum StopKind {
     Master,
     /// The master went silent: stop without telling it.
     Lost,
+}
+
+/// What this worker shipped to its master, in all.
+#[derive(Debug, Default)]
+struct Shipped {
+    requests: u64,
+    failures: u64,
 }
 
 /// The worker's loop; the exit code of the process.
@@ -108,6 +119,9 @@ pub(crate) async fn run(
     let mut last_register = Instant::now();
     let mut run: Option<ActiveRun> = None;
     let mut host: Option<String> = None;
+    let mut shipped = Shipped::default();
+    // A client_ready went out after the master fell silent, and no ack came yet.
+    let mut registering = false;
     let signal = shutdown_signal();
     tokio::pin!(signal);
 
@@ -136,7 +150,18 @@ pub(crate) async fn run(
                         r.handle.stop();
                     }
                     last_register = Instant::now();
-                    send(&mut link, &session.client_ready()).await;
+                    if registering {
+                        // No ack to the last client_ready: a fresh socket (a master's
+                        // ROUTER may still route to a dead connection of this identity).
+                        if let Err(e) = link.reconnect().await {
+                            tracing::warn!("re-connecting to the Locust master: {e}");
+                        }
+                    }
+                    registering = true;
+                    // Heartbeats say `ready` again (a master starts a headless test
+                    // only with ready workers); `client_ready` registers this worker.
+                    let [_, ready] = session.stopped();
+                    send(&mut link, &ready).await;
                 }
                 send(&mut link, &session.heartbeat()).await;
             }
@@ -146,19 +171,28 @@ pub(crate) async fn run(
                     None => None,
                 };
                 let counts = running_counts(run.as_ref());
-                ship(&mut link, &mut session, delta.as_ref(), counts).await;
+                if last_heard.elapsed() > HOLD_AFTER {
+                    // The master did not answer the last heartbeats: hold the report
+                    // (it goes out with the next once the master answers, and is
+                    // dropped with its test if the master is lost).
+                    let (entries, errors) = delta.as_ref().map(wire).unwrap_or_default();
+                    let held = session.stats(&entries, errors, counts);
+                    session.requeue(held);
+                } else {
+                    ship(&mut link, &mut session, &mut shipped, delta.as_ref(), counts).await;
+                }
             }
             activity = activity(run.as_mut()) => {
                 let outcome = match activity {
                     Activity::Event(ev) => {
                         let Some(r) = run.as_mut() else { continue };
                         match ev {
-                            RunEvent::SpawningComplete { user_counts, .. } => {
-                                if r.pending.as_ref() == Some(&user_counts) {
-                                    r.pending = None;
-                                    let counts = to_u64(&user_counts);
-                                    send(&mut link, &session.spawning_complete(counts)).await;
-                                }
+                            RunEvent::SpawningComplete { user_counts, .. }
+                                if r.pending.as_ref() == Some(&user_counts) =>
+                            {
+                                r.pending = None;
+                                let counts = to_u64(&user_counts);
+                                send(&mut link, &session.spawning_complete(counts)).await;
                             }
                             RunEvent::FinalStats(delta) => r.final_stats = Some((*delta).clone()),
                             _ => {}
@@ -168,11 +202,17 @@ pub(crate) async fn run(
                     Activity::Finished(outcome) => outcome,
                 };
                 let Some(r) = run.take() else { continue };
-                if let Err(e) = outcome {
+                if let Err(e) = *outcome {
                     tracing::error!("the run failed: {e}");
                 }
+                if r.stopping == Some(StopKind::Lost) {
+                    // The test belonged to a master that is gone: what it did not get
+                    // must not land in the next master's test.
+                    drop_unsent(&mut session);
+                    continue;
+                }
                 // What the users did while stopping goes out now.
-                ship(&mut link, &mut session, r.final_stats.as_ref(), BTreeMap::new()).await;
+                ship(&mut link, &mut session, &mut shipped, r.final_stats.as_ref(), BTreeMap::new()).await;
                 if r.stopping == Some(StopKind::Master) {
                     for m in session.stopped() {
                         send(&mut link, &m).await;
@@ -189,6 +229,7 @@ pub(crate) async fn run(
                     Err(e) => return Err(unreachable(e)),
                 };
                 last_heard = Instant::now();
+                registering = false;
                 let handled = session.on_message(envelope);
                 for m in &handled.send {
                     send(&mut link, m).await;
@@ -210,7 +251,7 @@ pub(crate) async fn run(
                         if run.as_ref().is_some_and(|r| r.stopping.is_some()) {
                             // The previous test is still stopping: let it end first.
                             if let Some(r) = run.take() {
-                                finish_now(r, &mut link, &mut session).await;
+                                finish_now(r, &mut link, &mut session, &mut shipped).await;
                             }
                         }
                         if run.is_none() {
@@ -254,6 +295,13 @@ pub(crate) async fn run(
                     },
                     Directive::Quit => {
                         eprintln!("worker: the Locust master says quit");
+                        // The master waits only half a second for the last report: ship
+                        // what is recorded at once; the users' last moments follow.
+                        if let Some(r) = run.as_ref().filter(|r| r.stopping.is_none()) {
+                            let delta = r.handle.take_stats().await;
+                            let counts = running_counts(Some(r));
+                            ship(&mut link, &mut session, &mut shipped, delta.as_ref(), counts).await;
+                        }
                         break 0;
                     }
                     Directive::Reconnect => {
@@ -280,32 +328,53 @@ pub(crate) async fn run(
         if r.stopping.is_none() {
             r.handle.stop();
         }
-        finish_now(r, &mut link, &mut session).await;
+        finish_now(r, &mut link, &mut session, &mut shipped).await;
     } else {
-        ship(&mut link, &mut session, None, BTreeMap::new()).await;
+        ship(&mut link, &mut session, &mut shipped, None, BTreeMap::new()).await;
     }
     send(&mut link, &session.quit()).await;
     link.close().await;
+    eprintln!(
+        "worker: recorded {} requests ({} failures) and reported them to the master",
+        shipped.requests, shipped.failures
+    );
     Ok(code)
 }
 
 /// Wait (bounded) for a stopping run to end and ship its last statistics.
-async fn finish_now(mut r: ActiveRun, link: &mut Connection, session: &mut WorkerSession) {
-    let limit = QUIT_GRACE;
-    let end = async {
-        loop {
-            match r.events.recv().await {
-                Ok(RunEvent::FinalStats(d)) => r.final_stats = Some((*d).clone()),
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    };
-    if tokio::time::timeout(limit, end).await.is_err() {
+async fn finish_now(
+    mut r: ActiveRun,
+    link: &mut Connection,
+    session: &mut WorkerSession,
+    shipped: &mut Shipped,
+) {
+    if tokio::time::timeout(QUIT_GRACE, &mut r.report)
+        .await
+        .is_err()
+    {
         r.handle.kill();
+        let _ = tokio::time::timeout(QUIT_GRACE, &mut r.report).await;
     }
-    let _ = tokio::time::timeout(limit, &mut r.report).await;
-    ship(link, session, r.final_stats.as_ref(), BTreeMap::new()).await;
+    // The last statistics came just before the end, unless the loop already took them.
+    loop {
+        match r.events.try_recv() {
+            Ok(RunEvent::FinalStats(d)) => r.final_stats = Some((*d).clone()),
+            Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+            Err(_) => break,
+        }
+    }
+    if r.stopping == Some(StopKind::Lost) {
+        drop_unsent(session);
+        return;
+    }
+    ship(
+        link,
+        session,
+        shipped,
+        r.final_stats.as_ref(),
+        BTreeMap::new(),
+    )
+    .await;
     if r.stopping == Some(StopKind::Master) {
         for m in session.stopped() {
             send(link, &m).await;
@@ -319,8 +388,19 @@ fn start_run(
     host: Option<&str>,
     stop_timeout: Duration,
 ) -> Result<ActiveRun, swarm_core::Error> {
+    // The master drives the users: the local load model (shape, run time, open model,
+    // thresholds) does not apply.
+    let mut config = ctx.config().clone();
+    config.shape = None;
+    config.run_time = None;
+    config.arrival_rate = None;
+    config.arrival_stages = None;
+    config.pre_allocated = None;
+    config.max_users = None;
+    config.thresholds.clear();
+    config.threshold_abort = false;
     let mut swarm = ctx
-        .swarm()
+        .swarm_with(config)
         .users(0)
         .stats_deltas(true)
         .stop_timeout(stop_timeout)
@@ -358,7 +438,7 @@ async fn resolve_host(
 /// What a run did: an event, or its end.
 enum Activity {
     Event(RunEvent),
-    Finished(Result<Report, swarm_core::Error>),
+    Finished(Box<Result<Report, swarm_core::Error>>),
 }
 
 /// The next event or the end of the run (never, without a run).
@@ -381,10 +461,10 @@ async fn activity(run: Option<&mut ActiveRun>) -> Activity {
     tokio::select! {
         biased;
         ev = next_event => Activity::Event(ev),
-        out = &mut r.report => Activity::Finished(match out {
+        out = &mut r.report => Activity::Finished(Box::new(match out {
             Ok(outcome) => outcome,
             Err(e) => Err(swarm_core::Error::Runner(e.to_string())),
-        }),
+        })),
     }
 }
 
@@ -405,10 +485,24 @@ fn to_u64(counts: &BTreeMap<String, u32>) -> BTreeMap<String, u64> {
 async fn ship(
     link: &mut Connection,
     session: &mut WorkerSession,
+    shipped: &mut Shipped,
     delta: Option<&StatsDelta>,
     counts: BTreeMap<String, u64>,
 ) {
     let (entries, errors) = delta.map(wire).unwrap_or_default();
+    if let Some(d) = delta {
+        shipped.requests += d.total_requests();
+        shipped.failures += d.total_failures();
+        tracing::info!(
+            requests = d.total_requests(),
+            failures = d.total_failures(),
+            "report: {} requests, {} failures; in all {} requests, {} failures",
+            d.total_requests(),
+            d.total_failures(),
+            shipped.requests,
+            shipped.failures
+        );
+    }
     let stats = session.stats(&entries, errors, counts);
     if let Err(e) = link.send(&stats).await {
         tracing::warn!("stats report not sent (it goes out with the next): {e}");
@@ -471,6 +565,11 @@ fn wire(delta: &StatsDelta) -> (Vec<EntryDelta>, Vec<StatsError>) {
         })
         .collect();
     (entries, errors)
+}
+
+/// Forget a report that could not be sent (the session keeps it for the next).
+fn drop_unsent(session: &mut WorkerSession) {
+    let _ = session.stats(&[], [], BTreeMap::new());
 }
 
 /// Send one message; a failure is logged (the session re-sends what matters).

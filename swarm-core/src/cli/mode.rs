@@ -77,7 +77,12 @@ impl ModeContext {
     /// writes its own), the user types of [`ModeContext::user_types`] and the app's
     /// per-run settings. Set the users, host and the rest on it before it starts.
     pub fn swarm(&self) -> Swarm {
-        let mut config = self.config.clone();
+        self.swarm_with(self.config.clone())
+    }
+
+    /// As [`ModeContext::swarm`], from a configuration of the mode's own (say, the app's
+    /// with the load model taken out, because a master drives the users).
+    pub fn swarm_with(&self, mut config: Config) -> Swarm {
         config.csv = None;
         config.json = None;
         config.user_types.clear();

@@ -1,0 +1,90 @@
+//! Two user types for a Locust master to drive: run this binary as Swarm workers of a
+//! real Locust master (`--worker`), or alone like any other scenario.
+//!
+//! ```text
+//! # a Locust master that knows the class names (its workers run the users), and two
+//! # Swarm workers on this machine:
+//! locust -f peers/locustfiles/dist_two_classes.py --master --headless --expect-workers 2 \
+//!     -u 30 -r 10 -t 1m -H http://127.0.0.1:8080 --csv out
+//! cargo run --release --example distributed -- --worker --master-host 127.0.0.1 &
+//! cargo run --release --example distributed -- --worker --master-host 127.0.0.1 &
+//! ```
+//!
+//! `WebsiteUser` (weight 2) reads pages and now and then hits `/fail` (a counted
+//! failure); `AdminUser` (weight 1) checks `/status`. The Locust master matches its user
+//! classes to these types by name.
+use std::time::Duration;
+
+use swarm_core::prelude::*;
+use swarm_http::HttpClient;
+
+struct WebsiteUser {
+    http: HttpClient,
+}
+
+#[async_trait]
+impl User for WebsiteUser {
+    async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+        Ok(WebsiteUser {
+            http: HttpClient::new(ctx)?,
+        })
+    }
+    fn tasks() -> Tasks<Self> {
+        Tasks::new()
+            .weighted("index", 9, Self::index)
+            .task("fail", Self::fail)
+    }
+    fn wait_time(&self) -> Wait {
+        Wait::between(Duration::from_millis(50), Duration::from_millis(150))
+    }
+    fn weight() -> u32 {
+        2
+    }
+}
+
+impl WebsiteUser {
+    async fn index(&mut self, _ctx: &mut UserContext) -> TaskResult {
+        self.http.get("/index.html").send().await?;
+        Ok(())
+    }
+    async fn fail(&mut self, _ctx: &mut UserContext) -> TaskResult {
+        // The demo target answers 500: a failure of "GET /fail", in the master's
+        // _failures.csv too.
+        self.http.get("/fail").send().await?;
+        Ok(())
+    }
+}
+
+struct AdminUser {
+    http: HttpClient,
+}
+
+#[async_trait]
+impl User for AdminUser {
+    async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+        Ok(AdminUser {
+            http: HttpClient::new(ctx)?,
+        })
+    }
+    fn tasks() -> Tasks<Self> {
+        Tasks::new().task("status", Self::status)
+    }
+    fn wait_time(&self) -> Wait {
+        Wait::between(Duration::from_millis(50), Duration::from_millis(150))
+    }
+}
+
+impl AdminUser {
+    async fn status(&mut self, _ctx: &mut UserContext) -> TaskResult {
+        self.http.get("/status").send().await?;
+        Ok(())
+    }
+}
+
+swarm_core::register_user!(WebsiteUser, AdminUser);
+
+fn main() -> std::process::ExitCode {
+    swarm_http::app()
+        .mode(swarm_distributed::LocustWorker::new())
+        .main()
+}
