@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use crate::duration::parse_duration;
 use crate::error::ConfigError;
 
 /// Everything a run needs to know. Fill it with the [`Swarm`](crate::Swarm) builder, or
@@ -376,24 +377,6 @@ pub(crate) struct FileConfig {
     max_rps: Option<f64>,
 }
 
-/// Parse a duration as Locust writes them: `90` (seconds), `20s`, `5m`, `1h30m`, `250ms`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration".to_owned());
-    }
-    if let Ok(secs) = s.parse::<f64>() {
-        if !secs.is_finite() || secs < 0.0 {
-            return Err("must be a positive number of seconds".to_owned());
-        }
-        return Duration::try_from_secs_f64(secs).map_err(|e| e.to_string());
-    }
-    if s.starts_with('-') {
-        return Err("must not be negative".to_owned());
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 30s, 5m, 1h30m)"))
-}
-
 pub(crate) fn parse_duration_for(option: &str, s: &str) -> Result<Duration, ConfigError> {
     parse_duration(s).map_err(|reason| ConfigError::invalid(option, s, reason))
 }
@@ -427,19 +410,6 @@ fn check_host(url: &Url) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("20s").unwrap(), Duration::from_secs(20));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("-5").is_err());
-        assert!(parse_duration("-5s").is_err());
-        assert!(parse_duration("abc").is_err());
-        assert!(parse_duration("").is_err());
-    }
 
     #[test]
     fn hosts() {

@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod config;
+mod duration;
 mod error;
 mod rate;
 pub mod report;
@@ -15,7 +16,8 @@ mod threshold;
 mod user;
 mod wait;
 
-pub use crate::config::{parse_duration, parse_host, Config};
+pub use crate::config::{parse_host, Config};
+pub use crate::duration::parse_duration;
 pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
 pub use crate::rate::{ArrivalSchedule, RateLimiter, RateStage};
 pub use crate::report::Report;

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::parse_duration;
+use crate::duration::parse_duration;
 use crate::error::ConfigError;
 
 /// What a shape asks for at one moment.

@@ -12,7 +12,8 @@ use std::time::Duration;
 use clap::Parser;
 use futures::future::BoxFuture;
 
-use crate::config::{parse_duration, parse_host, set, Config};
+use crate::config::{parse_host, set, Config};
+use crate::duration::parse_duration;
 use crate::error::{ConfigError, Error};
 use crate::report::{console, exit_code, Report};
 use crate::runner::RunnerHandle;
