@@ -25,7 +25,9 @@ pub use crate::runner::{
     Command, CommandError, Progress, ProgressEvent, RunEvent, RunState, RunStatus, RunnerHandle,
     StopReason, TASK_KIND,
 };
-pub use crate::shape::{parse_shape, LoadShape, ShapeTarget, Spike, Stage, Stages, Steps};
+pub use crate::shape::{
+    parse_shape, BuiltinShape, LoadShape, ShapeTarget, Spike, Stage, Stages, Steps,
+};
 pub use crate::stats::{
     locust_bucket_ms, EntryDelta, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow,
     Recorder, Sample, ScheduleSnapshot, Snapshot, StatsDelta, PERCENTILES,
