@@ -1,16 +1,30 @@
 //! The options of a run, each defined once: a field of [`PlanArgs`] or [`ProcessArgs`]
 //! carries its flag names, its `SWARM_*` variable and its help (for clap) and its config
-//! file key, the long flag name (for serde); both read its value with the same parser.
+//! file key, the long flag name (for serde); both read its value with the same parser
+//! (`parse_duration`, `parse_host`, `BuiltinShape::parse`, `Threshold::parse`), so a
+//! value is parsed once, where it enters.
 //!
-//! Each layer (the TOML file, then clap's `SWARM_*` environment and flags) is an
-//! [`Args`] whose fields are `None` (or empty) where that layer says nothing, and
-//! [`Config::overlay`] lays one over the configuration: defaults < file < environment <
-//! flags. Why layers of `Option`s rather than clap's `ArgMatches::value_source`: the
-//! file layer is parsed by serde into the very same struct clap fills, so nothing is
-//! re-parsed or re-typed between the layers; [`Args::to_config`] works on an `Args` built
-//! or changed by hand (a binary that flattens it into its own parser, a test), which has
-//! no `ArgMatches` to ask; and defaults stay out of clap, so that a default never hides a
-//! file value (the builder's defaults and the command line's are one [`Config::default`]).
+//! How the layers are computed, and why. Every field is an `Option` (`None`: this layer
+//! says nothing), with no clap default. clap fills one layer from the flags and, where a
+//! flag is absent, the `SWARM_*` variables (so environment < flags is clap's own rule);
+//! serde fills another from the TOML file, key by key (`file`), into the very same
+//! struct. [`Args::to_config`] lays them over the defaults with [`Config::overlay`]:
+//! defaults < file < environment < flags.
+//!
+//! - Not clap's `ArgMatches::value_source`: `to_config` works on an `Args` value that a
+//!   binary built or changed by hand (one that flattens `Args` into its own parser, a
+//!   test, `mediator_ping` picking its default user type), which has no `ArgMatches` to
+//!   ask; and clap defaults would show in `--help` but hide the file's values.
+//! - Not a generic merge through serde (serialise each layer, merge the tables,
+//!   deserialise again): every value would be printed and parsed a second time, shapes
+//!   and thresholds included, and an error could no longer say which layer it came from.
+//! - Not a macro: the struct stays a plain derive that rustfmt, rustdoc and the IDE read.
+//!
+//! What is left per option beside its field here is its typed field in [`Config`], its
+//! default in `Config::default` and one line in [`Config::overlay`], which destructures
+//! both structs so that an option added here and not resolved there does not compile.
+//! `config_file_keys.rs` checks that every flag reads the same from a file, and
+//! `readme_flags.rs` that the README's table matches the command.
 
 use std::path::PathBuf;
 use std::time::Duration;
