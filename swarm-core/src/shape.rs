@@ -249,6 +249,47 @@ impl LoadShape for BuiltinShape {
     }
 }
 
+/// Writes the shape back in the `--shape` grammar (`BuiltinShape::parse` reads it back).
+impl fmt::Display for BuiltinShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = |d: Duration| humantime::format_duration(d).to_string().replace(' ', "");
+        match self {
+            BuiltinShape::Steps(s) => {
+                write!(
+                    f,
+                    "steps:users={},every={},max={},time={}",
+                    s.step_users,
+                    d(s.step_time),
+                    s.max_users,
+                    d(s.total)
+                )?;
+                match s.spawn_rate {
+                    Some(r) => write!(f, ",rate={r}"),
+                    None => Ok(()),
+                }
+            }
+            BuiltinShape::Stages(s) => {
+                f.write_str("stages:")?;
+                for (i, st) in s.stages.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "," };
+                    write!(f, "{sep}{}@{}", d(st.duration), st.target)?;
+                }
+                Ok(())
+            }
+            BuiltinShape::Spike(s) => write!(
+                f,
+                "spike:base={},peak={},after={},ramp={},hold={},time={}",
+                s.base,
+                s.peak,
+                d(s.after),
+                d(s.ramp),
+                d(s.hold),
+                d(s.total)
+            ),
+        }
+    }
+}
+
 impl std::str::FromStr for BuiltinShape {
     type Err = ConfigError;
 
@@ -432,6 +473,21 @@ mod tests {
         assert_eq!(users(&mut *s, 30), Some(5));
         assert_eq!(users(&mut *s, 39), Some(5));
         assert_eq!(users(&mut *s, 40), None);
+    }
+
+    #[test]
+    fn a_shape_displays_as_it_is_written() {
+        for s in [
+            "steps:users=10,every=30s,max=100,time=10m",
+            "steps:users=1,every=1m30s,max=5,time=1h,rate=2.5",
+            "stages:30s@10,1m@50,30s@0",
+            "stages:250ms@1",
+            "spike:base=10,peak=100,after=1m,ramp=5s,hold=30s,time=3m",
+        ] {
+            let shape = BuiltinShape::parse(s).unwrap();
+            assert_eq!(shape.to_string(), s);
+            assert_eq!(BuiltinShape::parse(&shape.to_string()).unwrap(), shape);
+        }
     }
 
     #[test]

@@ -229,10 +229,10 @@ impl Config {
                 )
             }
         };
-        if self.shape.is_some() {
+        if let Some(shape) = &self.shape {
             return Err(ConfigError::invalid(
                 "--shape",
-                "",
+                shape.to_string(),
                 "a load shape drives the closed model: it cannot be combined with an arrival rate",
             ));
         }
