@@ -25,7 +25,7 @@ fn thresholds(c: &Config) -> Vec<String> {
     c.thresholds.iter().map(ToString::to_string).collect()
 }
 
-const VARS: [&str; 8] = [
+const VARS: [&str; 9] = [
     "SWARM_USERS",
     "SWARM_RUN_TIME",
     "SWARM_TAGS",
@@ -34,6 +34,7 @@ const VARS: [&str; 8] = [
     "SWARM_SPAWN_RATE",
     "SWARM_PRECISE_TIMER",
     "SWARM_THRESHOLDS",
+    "SWARM_PREFLIGHT",
 ];
 
 #[test]
@@ -97,6 +98,15 @@ fn file_then_env_then_flags() {
     assert!(!c.precise_timer, "the flag over SWARM_PRECISE_TIMER");
     std::env::remove_var("SWARM_PRECISE_TIMER");
     std::env::remove_var("SWARM_THRESHOLDS");
+
+    // --no-preflight, a flag, wins over SWARM_PREFLIGHT.
+    std::env::set_var("SWARM_PREFLIGHT", "true");
+    assert!(config(&[]).unwrap().preflight);
+    assert!(!config(&["--no-preflight"]).unwrap().preflight);
+    std::env::set_var("SWARM_PREFLIGHT", "false");
+    assert!(!config(&[]).unwrap().preflight);
+    assert!(config(&["--preflight"]).unwrap().preflight);
+    std::env::remove_var("SWARM_PREFLIGHT");
 
     // Flags over the environment.
     let c = config(&["--config", path, "-u", "9", "--tags", "flag", "--seed", "3"]).unwrap();

@@ -63,7 +63,9 @@ pub struct Args {
     pub process: ProcessArgs,
 
     /// Same as --preflight=false
-    #[arg(long, conflicts_with = "preflight", help_heading = PROCESS)]
+    // No clap conflict with --preflight: clap counts a SWARM_PREFLIGHT value as given,
+    // and would refuse the flag that should win over it. In one layer, this one wins.
+    #[arg(long, help_heading = PROCESS)]
     #[serde(default)]
     pub no_preflight: bool,
 
