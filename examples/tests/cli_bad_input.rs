@@ -63,6 +63,47 @@ fn config_file_that_does_not_parse() {
 }
 
 #[test]
+fn bad_values_in_a_config_file_name_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let arg = path.to_str().unwrap();
+    std::fs::write(&path, "run-time = \"forever\"\n").unwrap();
+    check(
+        &["--config", arg],
+        &[],
+        2,
+        &["invalid run-time \"forever\"", "bad.toml"],
+    );
+    std::fs::write(&path, "shape = \"wave:1\"\n").unwrap();
+    check(
+        &["--config", arg],
+        &[],
+        2,
+        &["shape", "bad.toml", "unknown shape"],
+    );
+    std::fs::write(&path, "thresholds = [\"p95 < 1s\"]\n").unwrap();
+    check(
+        &["--config", arg],
+        &[],
+        2,
+        &[
+            "unknown key `thresholds`",
+            "did you mean `threshold`",
+            "bad.toml",
+        ],
+    );
+    // A bad value in the file is still reported when a flag would replace it: the file
+    // is read whole before the layers are laid over each other.
+    std::fs::write(&path, "users = -1\n").unwrap();
+    check(
+        &["--config", arg, "-u", "2"],
+        &[],
+        2,
+        &["users", "bad.toml"],
+    );
+}
+
+#[test]
 fn unknown_user_type() {
     check(
         &["NoSuchUser", "-t", "1s"],

@@ -46,4 +46,17 @@ fn help_matches_the_snapshot() {
     ] {
         assert!(help.contains(flag), "--help lists {flag}");
     }
+    // The run plan apart from the process options, each flag under its group.
+    let plan = help.find("\nRun plan:\n").expect("a Run plan group");
+    let process = help.find("\nProcess:\n").expect("a Process group");
+    for flag in ["--users", "--shape", "--threshold", "--max-rps"] {
+        let at = help.find(flag).unwrap();
+        assert!(plan < at && at < process, "{flag} is in the run plan");
+    }
+    for flag in ["--csv", "--loglevel", "--exit-code-on-error", "--config"] {
+        assert!(
+            help.find(flag).unwrap() > process,
+            "{flag} is a process option"
+        );
+    }
 }

@@ -42,14 +42,16 @@ pub enum Error {
 #[non_exhaustive]
 pub enum ConfigError {
     /// A value of an option does not parse or is out of range.
-    #[error("invalid {option} {value:?}: {reason}")]
+    #[error("invalid {option} {value:?}{}: {reason}", in_file(.file.as_deref()))]
     InvalidValue {
-        /// The option, as the user wrote it (`--run-time`, `SWARM_USERS`, `users` in a file).
+        /// The option, as the user wrote it (`--run-time`, or `run-time` in a file).
         option: String,
         /// The value given.
         value: String,
         /// Why it is rejected.
         reason: String,
+        /// The config file that holds the value, when it came from one.
+        file: Option<PathBuf>,
     },
     /// The configuration file could not be read.
     #[error("cannot read config file {path}: {source}")]
@@ -104,6 +106,11 @@ fn tags_hint(tags: &[String], exclude: &[String]) -> String {
     s
 }
 
+fn in_file(file: Option<&std::path::Path>) -> String {
+    file.map(|f| format!(" in config file {}", f.display()))
+        .unwrap_or_default()
+}
+
 impl ConfigError {
     pub(crate) fn invalid(
         option: impl Into<String>,
@@ -114,6 +121,7 @@ impl ConfigError {
             option: option.into(),
             value: value.into(),
             reason: reason.into(),
+            file: None,
         }
     }
 }

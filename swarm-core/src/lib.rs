@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod config;
+mod duration;
 mod error;
 mod rate;
 pub mod report;
@@ -15,7 +16,8 @@ mod threshold;
 mod user;
 mod wait;
 
-pub use crate::config::{parse_duration, parse_host, Config};
+pub use crate::config::{parse_host, Config};
+pub use crate::duration::parse_duration;
 pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
 pub use crate::rate::{ArrivalSchedule, RateLimiter, RateStage};
 pub use crate::report::Report;
@@ -23,7 +25,9 @@ pub use crate::runner::{
     Command, CommandError, Progress, ProgressEvent, RunEvent, RunState, RunStatus, RunnerHandle,
     StopReason, TASK_KIND,
 };
-pub use crate::shape::{parse_shape, LoadShape, ShapeTarget, Spike, Stage, Stages, Steps};
+pub use crate::shape::{
+    parse_shape, BuiltinShape, LoadShape, ShapeTarget, Spike, Stage, Stages, Steps,
+};
 pub use crate::stats::{
     locust_bucket_ms, EntryDelta, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow,
     Recorder, Sample, ScheduleSnapshot, Snapshot, StatsDelta, PERCENTILES,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
-use crate::config::parse_duration;
+use crate::duration::parse_duration;
 use crate::error::ConfigError;
 
 /// One stage of a ramping arrival rate: go linearly to `target` iterations per second

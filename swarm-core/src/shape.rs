@@ -14,7 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::parse_duration;
+use crate::duration::parse_duration;
 use crate::error::ConfigError;
 
 /// What a shape asks for at one moment.
@@ -223,127 +223,218 @@ impl LoadShape for Spike {
     }
 }
 
+/// A built-in load shape, parsed once from its `--shape` string
+/// (`steps:users=10,every=30s,max=100,time=10m`, `stages:30s@10,1m@50,30s@0` or
+/// `spike:base=10,peak=100,after=1m,ramp=5s,hold=30s,time=3m`): what the configuration
+/// holds, cloned into each run.
+///
+/// ```
+/// use swarm_core::BuiltinShape;
+///
+/// let shape: BuiltinShape = "stages:30s@10,1m@50,30s@0".parse()?;
+/// assert!(matches!(shape, BuiltinShape::Stages(_)));
+/// # Ok::<(), swarm_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum BuiltinShape {
+    /// `steps:...`
+    Steps(Steps),
+    /// `stages:...`
+    Stages(Stages),
+    /// `spike:...`
+    Spike(Spike),
+}
+
+impl LoadShape for BuiltinShape {
+    fn tick(&mut self, elapsed: Duration, users: u32) -> Option<ShapeTarget> {
+        match self {
+            BuiltinShape::Steps(s) => s.tick(elapsed, users),
+            BuiltinShape::Stages(s) => s.tick(elapsed, users),
+            BuiltinShape::Spike(s) => s.tick(elapsed, users),
+        }
+    }
+}
+
+/// Writes the shape back in the `--shape` grammar (`BuiltinShape::parse` reads it back).
+impl fmt::Display for BuiltinShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = |d: Duration| humantime::format_duration(d).to_string().replace(' ', "");
+        match self {
+            BuiltinShape::Steps(s) => {
+                write!(
+                    f,
+                    "steps:users={},every={},max={},time={}",
+                    s.step_users,
+                    d(s.step_time),
+                    s.max_users,
+                    d(s.total)
+                )?;
+                match s.spawn_rate {
+                    Some(r) => write!(f, ",rate={r}"),
+                    None => Ok(()),
+                }
+            }
+            BuiltinShape::Stages(s) => {
+                f.write_str("stages:")?;
+                for (i, st) in s.stages.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "," };
+                    write!(f, "{sep}{}@{}", d(st.duration), st.target)?;
+                }
+                Ok(())
+            }
+            BuiltinShape::Spike(s) => write!(
+                f,
+                "spike:base={},peak={},after={},ramp={},hold={},time={}",
+                s.base,
+                s.peak,
+                d(s.after),
+                d(s.ramp),
+                d(s.hold),
+                d(s.total)
+            ),
+        }
+    }
+}
+
+impl std::str::FromStr for BuiltinShape {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BuiltinShape::parse(s)
+    }
+}
+
 /// Parse a `--shape` string into a built-in shape.
 pub fn parse_shape(s: &str) -> Result<Box<dyn LoadShape>, ConfigError> {
-    let err =
-        |part: &str, why: &str| ConfigError::invalid("--shape", s, format!("{part:?}: {why}"));
-    let (kind, rest) = s.trim().split_once(':').ok_or_else(|| {
-        ConfigError::invalid(
-            "--shape",
-            s,
-            "expected KIND:ARGS with KIND one of steps, stages, spike (e.g. steps:users=10,every=30s,max=100,time=10m)",
-        )
-    })?;
-    let dur = |part: &str, v: &str| -> Result<Duration, ConfigError> {
-        let d = parse_duration(v).map_err(|e| err(part, &format!("not a duration ({e})")))?;
-        Ok(d)
-    };
-    let positive = |part: &str, d: Duration| -> Result<Duration, ConfigError> {
-        if d.is_zero() {
-            Err(err(part, "must be longer than zero"))
-        } else {
+    BuiltinShape::parse(s).map(|shape| Box::new(shape) as Box<dyn LoadShape>)
+}
+
+impl BuiltinShape {
+    /// Parse a `--shape` string; the error names the bad part.
+    pub fn parse(s: &str) -> Result<BuiltinShape, ConfigError> {
+        let err =
+            |part: &str, why: &str| ConfigError::invalid("--shape", s, format!("{part:?}: {why}"));
+        let (kind, rest) = s.trim().split_once(':').ok_or_else(|| {
+            ConfigError::invalid(
+                "--shape",
+                s,
+                "expected KIND:ARGS with KIND one of steps, stages, spike (e.g. steps:users=10,every=30s,max=100,time=10m)",
+            )
+        })?;
+        let dur = |part: &str, v: &str| -> Result<Duration, ConfigError> {
+            let d = parse_duration(v).map_err(|e| err(part, &format!("not a duration ({e})")))?;
             Ok(d)
-        }
-    };
-    let count = |part: &str, v: &str| -> Result<u32, ConfigError> {
-        v.trim()
-            .parse::<u32>()
-            .map_err(|_| err(part, "not a whole number of users"))
-    };
-    match kind.trim() {
-        "steps" | "spike" => {
-            let mut kv = std::collections::BTreeMap::new();
-            for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let (k, v) = part
-                    .split_once('=')
-                    .ok_or_else(|| err(part, "expected key=value"))?;
-                if kv
-                    .insert(k.trim().to_owned(), (part.to_owned(), v.trim().to_owned()))
-                    .is_some()
-                {
-                    return Err(err(part, "given twice"));
-                }
-            }
-            let mut take = |key: &str| kv.remove(key);
-            let need = |v: Option<(String, String)>, key: &str| {
-                v.ok_or_else(|| ConfigError::invalid("--shape", s, format!("missing {key}=...")))
-            };
-            let shape: Box<dyn LoadShape> = if kind.trim() == "steps" {
-                let (p, v) = need(take("users"), "users")?;
-                let step_users = count(&p, &v)?;
-                if step_users == 0 {
-                    return Err(err(&p, "must be at least 1"));
-                }
-                let (p, v) = need(take("every"), "every")?;
-                let step_time = positive(&p, dur(&p, &v)?)?;
-                let (p, v) = need(take("max"), "max")?;
-                let max_users = count(&p, &v)?;
-                let (p, v) = need(take("time"), "time")?;
-                let total = positive(&p, dur(&p, &v)?)?;
-                let spawn_rate = match take("rate") {
-                    None => None,
-                    Some((p, v)) => match v.parse::<f64>() {
-                        Ok(r) if r.is_finite() && r > 0.0 => Some(r),
-                        _ => return Err(err(&p, "not a rate above 0")),
-                    },
-                };
-                Box::new(Steps {
-                    step_users,
-                    step_time,
-                    max_users,
-                    total,
-                    spawn_rate,
-                })
+        };
+        let positive = |part: &str, d: Duration| -> Result<Duration, ConfigError> {
+            if d.is_zero() {
+                Err(err(part, "must be longer than zero"))
             } else {
-                let (p, v) = need(take("base"), "base")?;
-                let base = count(&p, &v)?;
-                let (p, v) = need(take("peak"), "peak")?;
-                let peak = count(&p, &v)?;
-                let (p, v) = need(take("after"), "after")?;
-                let after = dur(&p, &v)?;
-                let (p, v) = need(take("ramp"), "ramp")?;
-                let ramp = dur(&p, &v)?;
-                let (p, v) = need(take("hold"), "hold")?;
-                let hold = dur(&p, &v)?;
-                let (p, v) = need(take("time"), "time")?;
-                let total = positive(&p, dur(&p, &v)?)?;
-                Box::new(Spike {
-                    base,
-                    peak,
-                    after,
-                    ramp,
-                    hold,
-                    total,
-                })
-            };
-            if let Some((k, (p, _))) = kv.into_iter().next() {
-                return Err(err(&p, &format!("unknown key {k:?}")));
+                Ok(d)
             }
-            Ok(shape)
-        }
-        "stages" => {
-            let mut stages = Vec::new();
-            for part in rest.split(',').map(str::trim) {
-                if part.is_empty() {
-                    return Err(err(
-                        part,
-                        "empty stage (expected DURATION@USERS, e.g. 30s@10)",
-                    ));
+        };
+        let count = |part: &str, v: &str| -> Result<u32, ConfigError> {
+            v.trim()
+                .parse::<u32>()
+                .map_err(|_| err(part, "not a whole number of users"))
+        };
+        match kind.trim() {
+            "steps" | "spike" => {
+                let mut kv = std::collections::BTreeMap::new();
+                for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    let (k, v) = part
+                        .split_once('=')
+                        .ok_or_else(|| err(part, "expected key=value"))?;
+                    if kv
+                        .insert(k.trim().to_owned(), (part.to_owned(), v.trim().to_owned()))
+                        .is_some()
+                    {
+                        return Err(err(part, "given twice"));
+                    }
                 }
-                let (d, t) = part
-                    .split_once('@')
-                    .ok_or_else(|| err(part, "expected DURATION@USERS, e.g. 30s@10"))?;
-                stages.push(Stage {
-                    duration: positive(part, dur(part, d)?)?,
-                    target: count(part, t)?,
-                });
+                let mut take = |key: &str| kv.remove(key);
+                let need = |v: Option<(String, String)>, key: &str| {
+                    v.ok_or_else(|| {
+                        ConfigError::invalid("--shape", s, format!("missing {key}=..."))
+                    })
+                };
+                let shape = if kind.trim() == "steps" {
+                    let (p, v) = need(take("users"), "users")?;
+                    let step_users = count(&p, &v)?;
+                    if step_users == 0 {
+                        return Err(err(&p, "must be at least 1"));
+                    }
+                    let (p, v) = need(take("every"), "every")?;
+                    let step_time = positive(&p, dur(&p, &v)?)?;
+                    let (p, v) = need(take("max"), "max")?;
+                    let max_users = count(&p, &v)?;
+                    let (p, v) = need(take("time"), "time")?;
+                    let total = positive(&p, dur(&p, &v)?)?;
+                    let spawn_rate = match take("rate") {
+                        None => None,
+                        Some((p, v)) => match v.parse::<f64>() {
+                            Ok(r) if r.is_finite() && r > 0.0 => Some(r),
+                            _ => return Err(err(&p, "not a rate above 0")),
+                        },
+                    };
+                    BuiltinShape::Steps(Steps {
+                        step_users,
+                        step_time,
+                        max_users,
+                        total,
+                        spawn_rate,
+                    })
+                } else {
+                    let (p, v) = need(take("base"), "base")?;
+                    let base = count(&p, &v)?;
+                    let (p, v) = need(take("peak"), "peak")?;
+                    let peak = count(&p, &v)?;
+                    let (p, v) = need(take("after"), "after")?;
+                    let after = dur(&p, &v)?;
+                    let (p, v) = need(take("ramp"), "ramp")?;
+                    let ramp = dur(&p, &v)?;
+                    let (p, v) = need(take("hold"), "hold")?;
+                    let hold = dur(&p, &v)?;
+                    let (p, v) = need(take("time"), "time")?;
+                    let total = positive(&p, dur(&p, &v)?)?;
+                    BuiltinShape::Spike(Spike {
+                        base,
+                        peak,
+                        after,
+                        ramp,
+                        hold,
+                        total,
+                    })
+                };
+                if let Some((k, (p, _))) = kv.into_iter().next() {
+                    return Err(err(&p, &format!("unknown key {k:?}")));
+                }
+                Ok(shape)
             }
-            Ok(Box::new(Stages { stages }))
+            "stages" => {
+                let mut stages = Vec::new();
+                for part in rest.split(',').map(str::trim) {
+                    if part.is_empty() {
+                        return Err(err(
+                            part,
+                            "empty stage (expected DURATION@USERS, e.g. 30s@10)",
+                        ));
+                    }
+                    let (d, t) = part
+                        .split_once('@')
+                        .ok_or_else(|| err(part, "expected DURATION@USERS, e.g. 30s@10"))?;
+                    stages.push(Stage {
+                        duration: positive(part, dur(part, d)?)?,
+                        target: count(part, t)?,
+                    });
+                }
+                Ok(BuiltinShape::Stages(Stages { stages }))
+            }
+            other => Err(err(
+                other,
+                "unknown shape (expected steps, stages or spike)",
+            )),
         }
-        other => Err(err(
-            other,
-            "unknown shape (expected steps, stages or spike)",
-        )),
     }
 }
 
@@ -389,6 +480,21 @@ mod tests {
         assert_eq!(users(&mut *s, 30), Some(5));
         assert_eq!(users(&mut *s, 39), Some(5));
         assert_eq!(users(&mut *s, 40), None);
+    }
+
+    #[test]
+    fn a_shape_displays_as_it_is_written() {
+        for s in [
+            "steps:users=10,every=30s,max=100,time=10m",
+            "steps:users=1,every=1m30s,max=5,time=1h,rate=2.5",
+            "stages:30s@10,1m@50,30s@0",
+            "stages:250ms@1",
+            "spike:base=10,peak=100,after=1m,ramp=5s,hold=30s,time=3m",
+        ] {
+            let shape = BuiltinShape::parse(s).unwrap();
+            assert_eq!(shape.to_string(), s);
+            assert_eq!(BuiltinShape::parse(&shape.to_string()).unwrap(), shape);
+        }
     }
 
     #[test]

@@ -48,7 +48,9 @@ pub struct Swarm {
     named: Vec<String>,
     observers: Vec<Observer>,
     shape: Option<Box<dyn LoadShape>>,
-    thresholds: Vec<Threshold>,
+    /// The first threshold given to [`Swarm::threshold`] that did not parse; `start`
+    /// returns it.
+    bad_threshold: Option<ConfigError>,
     deltas: bool,
     scope: Arc<RunScope>,
 }
@@ -83,7 +85,7 @@ impl Swarm {
             named: Vec::new(),
             observers: Vec::new(),
             shape: None,
-            thresholds: Vec::new(),
+            bad_threshold: None,
             deltas: false,
             scope: Arc::new(RunScope::default()),
         }
@@ -304,14 +306,22 @@ impl Swarm {
     /// a configuration error before any load is sent.
     #[must_use]
     pub fn threshold(mut self, expr: impl Into<String>) -> Self {
-        self.config.thresholds.push(expr.into());
+        let expr = expr.into();
+        match Threshold::parse(&expr) {
+            Ok(t) => self.config.thresholds.push(t),
+            Err(e) => {
+                self.bad_threshold.get_or_insert_with(|| {
+                    ConfigError::invalid("--threshold", expr, e.to_string())
+                });
+            }
+        }
         self
     }
 
     /// Add a parsed threshold (with [`Threshold::abort_on_fail`] if it should end the run).
     #[must_use]
     pub fn threshold_parsed(mut self, threshold: Threshold) -> Self {
-        self.thresholds.push(threshold);
+        self.config.thresholds.push(threshold);
         self
     }
 
@@ -342,8 +352,11 @@ impl Swarm {
         if let Some(h) = self.host.take() {
             self.config.host = Some(parse_host_for("host", &h)?);
         }
+        if let Some(e) = self.bad_threshold {
+            return Err(e.into());
+        }
         let config = self.config;
-        config.validate()?;
+        let arrival = config.checked()?;
         if !self.named.is_empty() {
             let named = std::mem::take(&mut self.named);
             self.specs.extend(crate::user::specs_named(&named)?);
@@ -352,18 +365,13 @@ impl Swarm {
             return Err(crate::error::ConfigError::NoUserTypes.into());
         }
         let seed = config.seed.unwrap_or_else(rand::random);
-        let mut thresholds = self.thresholds;
-        for t in &config.thresholds {
-            thresholds.push(
-                Threshold::parse(t)
-                    .map_err(|e| ConfigError::invalid("--threshold", t, e.to_string()))?,
-            );
-        }
-        let shape = match (self.shape, &config.shape) {
-            (Some(s), _) => Some(s),
-            (None, Some(spec)) => Some(crate::shape::parse_shape(spec)?),
-            (None, None) => None,
-        };
+        let thresholds = config.thresholds.clone();
+        let shape = self.shape.or_else(|| {
+            config
+                .shape
+                .clone()
+                .map(|s| Box::new(s) as Box<dyn LoadShape>)
+        });
         let (mut runner, handle) = Runner::new(Plan {
             specs: self.specs,
             users: config.users,
@@ -385,7 +393,7 @@ impl Swarm {
                     .collect()
             },
             abort_grace: config.threshold_grace,
-            arrival: config.arrival()?,
+            arrival,
             max_rps: config.max_rps.and_then(crate::rate::RateLimiter::new),
             deltas: self.deltas,
             scope: self.scope,

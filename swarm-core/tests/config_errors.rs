@@ -47,6 +47,12 @@ fn bad_flag_values_name_their_option() {
         let err = error(argv);
         assert!(err.contains(option), "{argv:?}: {err}");
     }
+    // A value parsed on its way in is shown as it was written.
+    let err = error(&["--shape", "stages:10s@5", "--arrival-rate", "5", "-t", "1m"]);
+    assert!(
+        err.starts_with("invalid --shape \"stages:10s@5\": "),
+        "{err}"
+    );
 }
 
 #[test]

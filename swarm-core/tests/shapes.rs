@@ -81,26 +81,41 @@ async fn spike_rises_holds_and_falls() {
     assert_eq!(*users.iter().max().unwrap(), 20);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_bad_shape_is_a_config_error_before_any_load() {
-    let err = Swarm::new()
-        .user::<Idle>()
-        .with_shape_spec("steps:users=10,every=3x,max=10,time=1m")
-        .run()
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("every=3x"), "{err}");
+/// `--shape` parsed from the command line (or a config file) into the configuration.
+fn config_with_shape(spec: &str) -> Result<swarm_core::Config, String> {
+    use clap::Parser as _;
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: swarm_core::cli::Args,
+    }
+    let cli = Cli::try_parse_from(["t", "--shape", spec]).map_err(|e| e.to_string())?;
+    cli.args.to_config().map_err(|e| e.to_string())
 }
 
-trait WithSpec {
-    fn with_shape_spec(self, s: &str) -> Self;
+#[test]
+fn a_bad_shape_is_a_config_error_before_any_load() {
+    let err = config_with_shape("steps:users=10,every=3x,max=10,time=1m").unwrap_err();
+    assert!(err.contains("every=3x") && err.contains("--shape"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shape.toml");
+    std::fs::write(&file, "shape = \"stages:30s@10,1m\"\n").unwrap();
+    let mut c = swarm_core::Config::default();
+    let err = c.load_file(&file).unwrap_err().to_string();
+    assert!(
+        err.contains("shape") && err.contains("\"1m\"") && err.contains("shape.toml"),
+        "{err}"
+    );
 }
-impl WithSpec for Swarm {
-    /// As `--shape` does: through the configuration.
-    fn with_shape_spec(self, s: &str) -> Self {
-        let mut c = self.config().clone();
-        c.shape = Some(s.to_owned());
-        Swarm::with_config(c).user::<Idle>()
-    }
+
+#[tokio::test(start_paused = true)]
+async fn a_shape_from_the_configuration_drives_the_run() {
+    let config = config_with_shape("stages:2s@2,2s@0").unwrap();
+    let report = Swarm::with_config(config)
+        .user::<Idle>()
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.reason, StopReason::ShapeDone);
 }

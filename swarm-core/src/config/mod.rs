@@ -1,16 +1,27 @@
 //! The run's configuration, layered: defaults < TOML file < `SWARM_*` environment <
-//! command-line flags.
+//! command-line flags. The options are defined once, in [`options`]; [`file`] reads the
+//! TOML layer into them.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
 use url::Url;
 
 use crate::error::ConfigError;
+use crate::shape::BuiltinShape;
+use crate::threshold::Threshold;
+
+pub(crate) mod file;
+mod options;
+
+pub use options::{Args, PlanArgs, ProcessArgs};
 
 /// Everything a run needs to know. Fill it with the [`Swarm`](crate::Swarm) builder, or
 /// from the command line with [`Args`](crate::cli::Args).
+///
+/// Its fields are flat, but built from two parts by construction: the run plan
+/// ([`PlanArgs`]: users, rates, host, run time, shape, thresholds, user types) and the
+/// process options ([`ProcessArgs`]: logging, report files, exit code, preflight).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
@@ -44,14 +55,14 @@ pub struct Config {
     pub only_summary: bool,
     /// Exit code when any request or task failed (`--exit-code-on-error`).
     pub exit_code_on_error: u8,
-    /// Check that the host accepts TCP connections before sending load.
+    /// Check that the host accepts TCP connections before sending load (`--preflight`).
     pub preflight: bool,
-    /// A built-in load shape (`--shape`, see [`parse_shape`](crate::parse_shape)); it
-    /// replaces `users` and `spawn_rate`, and ends the run.
-    pub shape: Option<String>,
-    /// SLO thresholds (`--threshold`, see [`Threshold`](crate::Threshold)); when any is
-    /// set, they alone decide whether the run passed.
-    pub thresholds: Vec<String>,
+    /// A built-in load shape (`--shape`, see [`BuiltinShape`]); it replaces `users` and
+    /// `spawn_rate`, and ends the run.
+    pub shape: Option<BuiltinShape>,
+    /// SLO thresholds (`--threshold`, see [`Threshold`]); when any is set, they alone
+    /// decide whether the run passed.
+    pub thresholds: Vec<Threshold>,
     /// End the run as soon as a threshold fails (`--threshold-abort`).
     pub threshold_abort: bool,
     /// Do not abort on a failed threshold before this much time (`--threshold-grace`).
@@ -117,6 +128,12 @@ impl Default for Config {
 impl Config {
     /// Check values that each layer cannot check alone.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.checked().map(drop)
+    }
+
+    /// Check the configuration, and return the open model's settings (`None` for the
+    /// closed model), so that a run checks and parses them once.
+    pub(crate) fn checked(&self) -> Result<Option<crate::runner::Arrival>, ConfigError> {
         if !(self.spawn_rate.is_finite() && self.spawn_rate > 0.0) {
             return Err(ConfigError::invalid(
                 "--spawn-rate",
@@ -124,14 +141,7 @@ impl Config {
                 "must be a number above 0",
             ));
         }
-        if let Some(shape) = &self.shape {
-            crate::shape::parse_shape(shape)?;
-        }
-        for t in &self.thresholds {
-            crate::threshold::Threshold::parse(t)
-                .map_err(|e| ConfigError::invalid("--threshold", t, e.to_string()))?;
-        }
-        self.arrival()?;
+        let arrival = self.arrival()?;
         if let Some(r) = self.max_rps {
             if !(r.is_finite() && r > 0.0) {
                 return Err(ConfigError::invalid(
@@ -163,11 +173,11 @@ impl Config {
                 "expected one of error, warn, info, debug, trace, off",
             ));
         }
-        Ok(())
+        Ok(arrival)
     }
 
     /// The open model's settings, checked; `None` for the closed model.
-    pub(crate) fn arrival(&self) -> Result<Option<crate::runner::Arrival>, ConfigError> {
+    fn arrival(&self) -> Result<Option<crate::runner::Arrival>, ConfigError> {
         use crate::rate::ArrivalSchedule;
         let schedule = match (self.arrival_rate, &self.arrival_stages) {
             (None, None) => {
@@ -219,10 +229,10 @@ impl Config {
                 )
             }
         };
-        if self.shape.is_some() {
+        if let Some(shape) = &self.shape {
             return Err(ConfigError::invalid(
                 "--shape",
-                self.shape.clone().unwrap_or_default(),
+                shape.to_string(),
                 "a load shape drives the closed model: it cannot be combined with an arrival rate",
             ));
         }
@@ -251,151 +261,13 @@ impl Config {
         }))
     }
 
-    /// Overlay the values a config file sets.
-    pub(crate) fn apply_file(&mut self, file: FileConfig) -> Result<(), ConfigError> {
-        let FileConfig {
-            users,
-            spawn_rate,
-            run_time,
-            host,
-            stop_timeout,
-            seed,
-            tags,
-            exclude_tags,
-            csv,
-            json,
-            user_types,
-            loglevel,
-            log_json,
-            only_summary,
-            exit_code_on_error,
-            preflight,
-            shape,
-            thresholds,
-            threshold_abort,
-            threshold_grace,
-            arrival_rate,
-            arrival_stages,
-            arrival_start_rate,
-            pre_allocated,
-            max_users,
-            max_lateness,
-            max_rps,
-        } = file;
-        set(&mut self.users, users);
-        set(&mut self.spawn_rate, spawn_rate);
-        if let Some(s) = run_time {
-            self.run_time = Some(parse_duration_for("run-time", &s)?);
-        }
-        if let Some(h) = host {
-            self.host = Some(parse_host_for("host", &h)?);
-        }
-        if let Some(s) = stop_timeout {
-            self.stop_timeout = parse_duration_for("stop-timeout", &s)?;
-        }
-        set(&mut self.seed, seed.map(Some));
-        set(&mut self.tags, tags);
-        set(&mut self.exclude_tags, exclude_tags);
-        set(&mut self.csv, csv.map(Some));
-        set(&mut self.json, json.map(Some));
-        set(&mut self.user_types, user_types);
-        set(&mut self.loglevel, loglevel);
-        set(&mut self.log_json, log_json);
-        set(&mut self.only_summary, only_summary);
-        set(&mut self.exit_code_on_error, exit_code_on_error);
-        set(&mut self.preflight, preflight);
-        set(&mut self.shape, shape.map(Some));
-        set(&mut self.thresholds, thresholds);
-        set(&mut self.threshold_abort, threshold_abort);
-        if let Some(s) = threshold_grace {
-            self.threshold_grace = parse_duration_for("threshold-grace", &s)?;
-        }
-        set(&mut self.arrival_rate, arrival_rate.map(Some));
-        set(&mut self.arrival_stages, arrival_stages.map(Some));
-        set(&mut self.arrival_start_rate, arrival_start_rate);
-        set(&mut self.pre_allocated, pre_allocated.map(Some));
-        set(&mut self.max_users, max_users.map(Some));
-        set(&mut self.max_rps, max_rps.map(Some));
-        if let Some(s) = max_lateness {
-            self.max_lateness = parse_duration_for("max-lateness", &s)?;
+    /// Read a TOML config file and overlay it.
+    pub fn load_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        for layer in file::read(path)? {
+            self.overlay(layer);
         }
         Ok(())
     }
-
-    /// Read a TOML config file and overlay it.
-    pub fn load_file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
-            path: path.to_owned(),
-            source,
-        })?;
-        let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
-            path: path.to_owned(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
-        self.apply_file(file)
-    }
-}
-
-/// Overlay a layer's value, when it has one.
-pub(crate) fn set<T>(slot: &mut T, value: Option<T>) {
-    if let Some(v) = value {
-        *slot = v;
-    }
-}
-
-/// The keys a TOML config file may hold: the long flag names (`spawn-rate = 5`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct FileConfig {
-    users: Option<u32>,
-    spawn_rate: Option<f64>,
-    run_time: Option<String>,
-    host: Option<String>,
-    stop_timeout: Option<String>,
-    seed: Option<u64>,
-    tags: Option<Vec<String>>,
-    exclude_tags: Option<Vec<String>>,
-    csv: Option<PathBuf>,
-    json: Option<PathBuf>,
-    user_types: Option<Vec<String>>,
-    loglevel: Option<String>,
-    log_json: Option<bool>,
-    only_summary: Option<bool>,
-    exit_code_on_error: Option<u8>,
-    preflight: Option<bool>,
-    shape: Option<String>,
-    thresholds: Option<Vec<String>>,
-    threshold_abort: Option<bool>,
-    threshold_grace: Option<String>,
-    arrival_rate: Option<f64>,
-    arrival_stages: Option<String>,
-    arrival_start_rate: Option<f64>,
-    pre_allocated: Option<u32>,
-    max_users: Option<u32>,
-    max_lateness: Option<String>,
-    max_rps: Option<f64>,
-}
-
-/// Parse a duration as Locust writes them: `90` (seconds), `20s`, `5m`, `1h30m`, `250ms`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration".to_owned());
-    }
-    if let Ok(secs) = s.parse::<f64>() {
-        if !secs.is_finite() || secs < 0.0 {
-            return Err("must be a positive number of seconds".to_owned());
-        }
-        return Duration::try_from_secs_f64(secs).map_err(|e| e.to_string());
-    }
-    if s.starts_with('-') {
-        return Err("must not be negative".to_owned());
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 30s, 5m, 1h30m)"))
-}
-
-pub(crate) fn parse_duration_for(option: &str, s: &str) -> Result<Duration, ConfigError> {
-    parse_duration(s).map_err(|reason| ConfigError::invalid(option, s, reason))
 }
 
 /// Parse and check a host URL.
@@ -427,19 +299,6 @@ fn check_host(url: &Url) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("20s").unwrap(), Duration::from_secs(20));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("-5").is_err());
-        assert!(parse_duration("-5s").is_err());
-        assert!(parse_duration("abc").is_err());
-        assert!(parse_duration("").is_err());
-    }
 
     #[test]
     fn hosts() {
