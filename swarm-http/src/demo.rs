@@ -8,6 +8,10 @@
 //! | `/status` | `{"status":"ok"}` |
 //! | `/slow?ms=N` | the same JSON after N ms (default 200, at most 10 000) |
 //! | `/fail` | 500, on purpose |
+//! | `/ws/echo` | a WebSocket that echoes every text and binary message; with `?close_after=N` it closes (1000, `close_after reached`) on message N+1 instead of echoing it |
+//! | `POST /items` | stores the JSON body as a new item: 201 `{"id":N,"item":BODY}`; 400 when the body is not JSON |
+//! | `GET /items/N` | 200 `{"id":N,"item":...}`, or 404 |
+//! | `DELETE /items/N` | 204, or 404 when there is no such item |
 //! | anything else | 404 |
 
 use std::collections::HashMap;
@@ -16,10 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::oneshot;
 
@@ -34,6 +39,17 @@ struct Counters {
     slow: AtomicU64,
     fail: AtomicU64,
     not_found: AtomicU64,
+    ws_connections: AtomicU64,
+    ws_messages: AtomicU64,
+    items_created: AtomicU64,
+    items_deleted: AtomicU64,
+    items: std::sync::Mutex<Items>,
+}
+
+#[derive(Default)]
+struct Items {
+    next_id: u64,
+    stored: HashMap<u64, serde_json::Value>,
 }
 
 /// A running demo target. It runs until [`DemoServer::shutdown`] or until its Tokio
@@ -63,6 +79,9 @@ impl DemoServer {
             .route("/status", get(status))
             .route("/slow", get(slow))
             .route("/fail", get(fail))
+            .route("/ws/echo", get(ws_echo))
+            .route("/items", post(create_item))
+            .route("/items/{id}", get(get_item).delete(delete_item))
             .fallback(not_found)
             .with_state(counters.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -105,6 +124,36 @@ impl DemoServer {
             "/fail" => c.fail.load(Ordering::Relaxed),
             _ => c.not_found.load(Ordering::Relaxed),
         }
+    }
+
+    /// How many WebSocket connections `/ws/echo` accepted.
+    pub fn ws_connections(&self) -> u64 {
+        self.counters.ws_connections.load(Ordering::Relaxed)
+    }
+
+    /// How many WebSocket messages `/ws/echo` echoed.
+    pub fn ws_messages(&self) -> u64 {
+        self.counters.ws_messages.load(Ordering::Relaxed)
+    }
+
+    /// How many items `POST /items` created.
+    pub fn items_created(&self) -> u64 {
+        self.counters.items_created.load(Ordering::Relaxed)
+    }
+
+    /// How many items `DELETE /items/N` deleted.
+    pub fn items_deleted(&self) -> u64 {
+        self.counters.items_deleted.load(Ordering::Relaxed)
+    }
+
+    /// How many items are stored now.
+    pub fn items_stored(&self) -> usize {
+        self.counters
+            .items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .stored
+            .len()
     }
 
     /// How many requests it answered in all.
@@ -174,4 +223,97 @@ async fn not_found(State(c): State<Arc<Counters>>, uri: Uri) -> Response {
         format!("no such page: {}\n", uri.path()),
     )
         .into_response()
+}
+
+async fn ws_echo(
+    State(c): State<Arc<Counters>>,
+    Query(q): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let close_after = q.get("close_after").and_then(|v| v.parse::<u64>().ok());
+    c.ws_connections.fetch_add(1, Ordering::Relaxed);
+    upgrade.on_upgrade(move |socket| echo(socket, c, close_after))
+}
+
+async fn echo(mut socket: WebSocket, c: Arc<Counters>, close_after: Option<u64>) {
+    let mut echoed = 0u64;
+    while let Some(Ok(msg)) = socket.recv().await {
+        match msg {
+            Message::Text(_) | Message::Binary(_) => {
+                if close_after.is_some_and(|n| echoed >= n) {
+                    let frame = CloseFrame {
+                        code: 1000,
+                        reason: "close_after reached".into(),
+                    };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    // Read on until the client's answer ends the connection.
+                    while let Some(Ok(_)) = socket.recv().await {}
+                    return;
+                }
+                if socket.send(msg).await.is_err() {
+                    return;
+                }
+                echoed += 1;
+                c.ws_messages.fetch_add(1, Ordering::Relaxed);
+            }
+            // The answer to a close goes out on the next read, which then ends the loop.
+            Message::Close(_) | Message::Ping(_) | Message::Pong(_) => {}
+        }
+    }
+}
+
+async fn create_item(State(c): State<Arc<Counters>>, body: axum::body::Bytes) -> Response {
+    let Ok(item) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "the body is not JSON\n").into_response();
+    };
+    let id = {
+        let mut items = c
+            .items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        items.next_id += 1;
+        let id = items.next_id;
+        items.stored.insert(id, item.clone());
+        id
+    };
+    c.items_created.fetch_add(1, Ordering::Relaxed);
+    let body = serde_json::json!({ "id": id, "item": item }).to_string();
+    (
+        StatusCode::CREATED,
+        [("content-type", "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn get_item(State(c): State<Arc<Counters>>, Path(id): Path<u64>) -> Response {
+    let item = c
+        .items
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .stored
+        .get(&id)
+        .cloned();
+    match item {
+        Some(item) => {
+            let body = serde_json::json!({ "id": id, "item": item }).to_string();
+            ([("content-type", "application/json")], body).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, format!("no item {id}\n")).into_response(),
+    }
+}
+
+async fn delete_item(State(c): State<Arc<Counters>>, Path(id): Path<u64>) -> Response {
+    let removed = c
+        .items
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .stored
+        .remove(&id);
+    if removed.is_some() {
+        c.items_deleted.fetch_add(1, Ordering::Relaxed);
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, format!("no item {id}\n")).into_response()
+    }
 }

@@ -6,6 +6,9 @@
 //! to the end of its body and recorded into the run's statistics with its size and
 //! status.
 //!
+//! [`WsClient`] is a user's WebSocket: a recorded connect, sends, receives with a
+//! time-out, round trips matched by a correlation key, and a recorded close.
+//!
 //! With the `demo` feature (on by default), [`demo::DemoServer`] is a small in-process
 //! target, and [`main`] runs a scenario binary against it when no `--host` is given.
 #![forbid(unsafe_code)]
@@ -15,11 +18,13 @@ mod client;
 pub mod demo;
 mod error;
 mod request;
+pub mod ws;
 
 pub use client::{HttpClient, HttpClientBuilder};
 pub use error::HttpError;
 pub use request::{CheckedResponse, RequestBuilder, Response};
 pub use reqwest::{Method, StatusCode};
+pub use ws::{WsClient, WsError, WsMessage};
 
 /// The `main` of a scenario binary whose users speak HTTP: like [`swarm_core::main`],
 /// and when no `--host` is given it starts the [demo target](demo::DemoServer) and runs
