@@ -12,6 +12,7 @@
 //! | `POST /items` | stores the JSON body as a new item: 201 `{"id":N,"item":BODY}`; 400 when the body is not JSON |
 //! | `GET /items/N` | 200 `{"id":N,"item":...}`, or 404 |
 //! | `DELETE /items/N` | 204, or 404 when there is no such item |
+//! | `POST /rpc` | a small JSON-RPC 2.0 server (single calls, batches, notifications) whose methods misbehave on purpose: `echo` (the params back), `fail` (error -32000 `deliberate failure`), `wrong_id` (the answer carries another id), `truncated` (the body is cut short), `not_rpc` (JSON that is no JSON-RPC response); any other method: -32601 |
 //! | anything else | 404 |
 
 use std::collections::HashMap;
@@ -81,6 +82,7 @@ impl DemoServer {
             .route("/fail", get(fail))
             .route("/ws/echo", get(ws_echo))
             .route("/items", post(create_item))
+            .route("/rpc", post(rpc))
             .route("/items/{id}", get(get_item).delete(delete_item))
             .fallback(not_found)
             .with_state(counters.clone());
@@ -315,5 +317,67 @@ async fn delete_item(State(c): State<Arc<Counters>>, Path(id): Path<u64>) -> Res
         StatusCode::NO_CONTENT.into_response()
     } else {
         (StatusCode::NOT_FOUND, format!("no item {id}\n")).into_response()
+    }
+}
+
+/// One JSON-RPC answer of the demo server; `None` for a notification.
+fn rpc_answer(req: &serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::json;
+    let id = req.get("id")?.clone();
+    let method = req
+        .get("method")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    Some(match method {
+        "echo" => {
+            json!({"jsonrpc": "2.0", "id": id, "result": req.get("params").cloned().unwrap_or(serde_json::Value::Null)})
+        }
+        "fail" => {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32000, "message": "deliberate failure"}})
+        }
+        "wrong_id" => {
+            let other = id.as_u64().map_or(json!(0), |n| json!(n + 1000));
+            json!({"jsonrpc": "2.0", "id": other, "result": "for someone else"})
+        }
+        "not_rpc" => json!({"hello": "world"}),
+        _ => {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "Method not found"}})
+        }
+    })
+}
+
+async fn rpc(body: axum::body::Bytes) -> Response {
+    let json_response = |v: &serde_json::Value| {
+        ([("content-type", "application/json")], v.to_string()).into_response()
+    };
+    let Ok(req) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return json_response(
+            &serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "Parse error"}}),
+        );
+    };
+    let truncated = |v: &serde_json::Value| {
+        let text = v.to_string();
+        let cut = text[..text.len() / 2].to_owned();
+        ([("content-type", "application/json")], cut).into_response()
+    };
+    let wants_truncation = |r: &serde_json::Value| {
+        r.get("method").and_then(serde_json::Value::as_str) == Some("truncated")
+    };
+    match &req {
+        serde_json::Value::Array(items) => {
+            let answers: Vec<_> = items.iter().filter_map(rpc_answer).collect();
+            if answers.is_empty() {
+                StatusCode::NO_CONTENT.into_response()
+            } else if items.iter().any(wants_truncation) {
+                truncated(&serde_json::Value::Array(answers))
+            } else {
+                json_response(&serde_json::Value::Array(answers))
+            }
+        }
+        single => match rpc_answer(single) {
+            None => StatusCode::NO_CONTENT.into_response(),
+            Some(a) if wants_truncation(single) => truncated(&a),
+            Some(a) => json_response(&a),
+        },
     }
 }

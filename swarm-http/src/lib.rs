@@ -9,6 +9,9 @@
 //! [`WsClient`] is a user's WebSocket: a recorded connect, sends, receives with a
 //! time-out, round trips matched by a correlation key, and a recorded close.
 //!
+//! [`RpcClient`] speaks JSON-RPC 2.0 over HTTP or a WebSocket: calls, batches,
+//! notifications and subscriptions, each method its own entry.
+//!
 //! With the `demo` feature (on by default), [`demo::DemoServer`] is a small in-process
 //! target, and [`main`] runs a scenario binary against it when no `--host` is given.
 #![forbid(unsafe_code)]
@@ -17,11 +20,13 @@ mod client;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
+pub mod jsonrpc;
 mod request;
 pub mod ws;
 
 pub use client::{HttpClient, HttpClientBuilder};
 pub use error::HttpError;
+pub use jsonrpc::{RpcClient, RpcError};
 pub use request::{CheckedResponse, RequestBuilder, Response};
 pub use reqwest::{Method, StatusCode};
 pub use ws::{WsClient, WsError, WsMessage};
