@@ -67,9 +67,17 @@ ganache_installed() {
   [[ "$(cat "$GANACHE_STAMP")" == "$(ganache_stamp_line)" ]]
 }
 
+# The Socket.IO server (python-socketio + aiohttp, peers/requirements-socketio.txt) in
+# .peers/socketio/venv; the app is peers/socketio/app.py.
+SOCKETIO_REQS="$PEERS_SRC/requirements-socketio.txt"
+SOCKETIO_HOME="$PEERS_HOME/socketio"
+SOCKETIO_PY="$SOCKETIO_HOME/venv/bin/python"
+SOCKETIO_STAMP="$SOCKETIO_HOME/stamp"
+SOCKETIO_APP="$PEERS_SRC/socketio/app.py"
+
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
-KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo ganache)
-STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo ganache)
+KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo ganache socketio)
+STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo ganache socketio)
 
 PROG="peers/$(basename "$0")"
 

@@ -12,6 +12,9 @@
 //! [`RpcClient`] speaks JSON-RPC 2.0 over HTTP or a WebSocket: calls, batches,
 //! notifications and subscriptions, each method its own entry.
 //!
+//! [`SioClient`] is a Socket.IO client (Engine.IO v4 over a WebSocket): a recorded
+//! connect, emits, acknowledged emits and awaited server events.
+//!
 //! With the `demo` feature (on by default), [`demo::DemoServer`] is a small in-process
 //! target, and [`main`] runs a scenario binary against it when no `--host` is given.
 #![forbid(unsafe_code)]
@@ -22,6 +25,7 @@ pub mod demo;
 mod error;
 pub mod jsonrpc;
 mod request;
+pub mod socketio;
 pub mod ws;
 
 pub use client::{HttpClient, HttpClientBuilder};
@@ -29,6 +33,7 @@ pub use error::HttpError;
 pub use jsonrpc::{RpcClient, RpcError};
 pub use request::{CheckedResponse, RequestBuilder, Response};
 pub use reqwest::{Method, StatusCode};
+pub use socketio::{SioClient, SioError};
 pub use ws::{WsClient, WsError, WsMessage};
 
 /// The `main` of a scenario binary whose users speak HTTP: like [`swarm_core::main`],

@@ -39,7 +39,6 @@ use url::Url;
 
 pub use error::WsError;
 pub use message::WsMessage;
-#[allow(unused_imports)] // for the Socket.IO client
 pub(crate) use socket::{Intercept, Interceptor};
 use socket::{Outgoing, Shared};
 
@@ -135,7 +134,6 @@ impl WsConnect {
     /// A hook the socket task runs on every received message, before the user sees it
     /// (a protocol's keep-alive answered even while the user is idle).
     #[must_use]
-    #[allow(dead_code)] // for the Socket.IO client
     pub(crate) fn intercept(mut self, hook: Interceptor) -> Self {
         self.intercept = Some(hook);
         self
@@ -286,6 +284,7 @@ impl WsConnect {
             recorder: self.recorder,
             shared,
             closing: false,
+            dropped_warned: false,
         })
     }
 
@@ -319,6 +318,7 @@ pub struct WsClient {
     recorder: Recorder,
     shared: Arc<Shared>,
     closing: bool,
+    dropped_warned: bool,
 }
 
 impl fmt::Debug for WsClient {
@@ -530,7 +530,14 @@ impl WsClient {
         self.next_from_socket(deadline).await
     }
 
-    async fn next_from_socket(&mut self, deadline: Instant) -> Next {
+    /// The first kept message that `pred` accepts, removed from those kept.
+    pub(crate) fn take_kept(&mut self, pred: impl Fn(&WsMessage) -> bool) -> Option<WsMessage> {
+        let i = self.pending.iter().position(pred)?;
+        self.pending.remove(i)
+    }
+
+    /// The next message from the socket, past those kept.
+    pub(crate) async fn next_from_socket(&mut self, deadline: Instant) -> Next {
         match tokio::time::timeout_at(deadline, self.inbox.recv()).await {
             Ok(Some(m)) => Next::Message(m),
             Ok(None) => {
@@ -573,10 +580,13 @@ impl WsClient {
     pub(crate) fn keep(&mut self, m: WsMessage) {
         if self.pending.len() >= MAX_PENDING {
             self.pending.pop_front();
-            tracing::warn!(
-                connection = %self.name,
-                "more than {MAX_PENDING} unclaimed WebSocket messages: dropping the oldest"
-            );
+            if !self.dropped_warned {
+                self.dropped_warned = true;
+                tracing::warn!(
+                    connection = %self.name,
+                    "more than {MAX_PENDING} unclaimed WebSocket messages: dropping the oldest"
+                );
+            }
         }
         self.pending.push_back(m);
     }

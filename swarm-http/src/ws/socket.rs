@@ -26,7 +26,6 @@ pub(crate) enum Intercept {
     /// Hand it to the user.
     Deliver,
     /// Answer it with this message and do not hand it to the user (a keep-alive ping).
-    #[allow(dead_code)] // for the Socket.IO client
     Reply(WsMessage),
 }
 
