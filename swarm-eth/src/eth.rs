@@ -58,7 +58,8 @@ impl Wallet {
     }
 }
 
-/// The fee model of a transaction; `None` fields are asked of the node (`eth_gasPrice`).
+/// The fee model of a transaction; `None` fields come from the node's `eth_gasPrice`
+/// (asked at most once per 5 s per [`Eth`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fees {
     /// A legacy (type 0, EIP-155) transaction.
@@ -153,7 +154,12 @@ pub struct Eth {
     rpc: RpcClient,
     chain_id: u64,
     receipt_timeout: Duration,
+    /// The node's gas price and when it was asked.
+    gas_price: Option<(Instant, u128)>,
 }
+
+/// How long a gas price read from the node is used before it is asked again.
+const GAS_PRICE_TTL: Duration = Duration::from_secs(5);
 
 impl Eth {
     /// Ask the node its chain id; with `expected`, a different one is an error.
@@ -168,6 +174,7 @@ impl Eth {
             rpc,
             chain_id: got,
             receipt_timeout: Duration::from_secs(30),
+            gas_price: None,
         })
     }
 
@@ -295,9 +302,17 @@ impl Eth {
         Ok(hash)
     }
 
+    /// The node's gas price (`eth_gasPrice`), asked at most once per 5 s.
     async fn gas_price(&mut self) -> Result<u128, EthError> {
+        if let Some((at, p)) = self.gas_price {
+            if at.elapsed() < GAS_PRICE_TTL {
+                return Ok(p);
+            }
+        }
         let v = self.rpc.call("eth_gasPrice", ()).await?;
-        quantity("eth_gasPrice", &v)
+        let p = quantity("eth_gasPrice", &v)?;
+        self.gas_price = Some((Instant::now(), p));
+        Ok(p)
     }
 
     async fn estimate_gas(&mut self, from: Address, tx: &TxRequest) -> Result<u64, EthError> {

@@ -9,6 +9,8 @@
 //! | `/slow?ms=N` | the same JSON after N ms (default 200, at most 10 000) |
 //! | `/fail` | 500, on purpose |
 //! | `/ws/echo` | a WebSocket that echoes every text and binary message; with `?close_after=N` it closes (1000, `close_after reached`) on message N+1 instead of echoing it |
+//! | `POST /login` | `{"user": U, ...}`: 200 `{"token": "demo-U"}` and a `session` cookie; 401 without a user |
+//! | `GET /items` | 200 `{"items": [{"id": N, "item": ...}, ...]}` (at most 100) |
 //! | `POST /items` | stores the JSON body as a new item: 201 `{"id":N,"item":BODY}`; 400 when the body is not JSON |
 //! | `GET /items/N` | 200 `{"id":N,"item":...}`, or 404 |
 //! | `DELETE /items/N` | 204, or 404 when there is no such item |
@@ -81,7 +83,8 @@ impl DemoServer {
             .route("/slow", get(slow))
             .route("/fail", get(fail))
             .route("/ws/echo", get(ws_echo))
-            .route("/items", post(create_item))
+            .route("/login", post(login))
+            .route("/items", post(create_item).get(list_items))
             .route("/rpc", post(rpc))
             .route("/items/{id}", get(get_item).delete(delete_item))
             .fallback(not_found)
@@ -380,4 +383,50 @@ async fn rpc(body: axum::body::Bytes) -> Response {
             Some(a) => json_response(&a),
         },
     }
+}
+
+async fn login(body: axum::body::Bytes) -> Response {
+    let user = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.get("user")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        });
+    match user {
+        Some(u) if !u.is_empty() => {
+            let token = format!("demo-{u}");
+            let body = serde_json::json!({ "token": token }).to_string();
+            (
+                [
+                    ("content-type", "application/json".to_owned()),
+                    ("set-cookie", format!("session={token}; Path=/")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            "a JSON body with a \"user\" is needed\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn list_items(State(c): State<Arc<Counters>>) -> Response {
+    let items: Vec<serde_json::Value> = {
+        let items = c
+            .items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut ids: Vec<_> = items.stored.keys().copied().collect();
+        ids.sort_unstable();
+        ids.iter()
+            .take(100)
+            .map(|id| serde_json::json!({ "id": id, "item": items.stored[id] }))
+            .collect()
+    };
+    let body = serde_json::json!({ "items": items }).to_string();
+    ([("content-type", "application/json")], body).into_response()
 }
