@@ -52,6 +52,12 @@ impl Wallet {
         self.account.address()
     }
 
+    /// Use this nonce for the next send (an account whose nonce is tracked elsewhere,
+    /// or a test of a gap). After any failed send it is read from the node again.
+    pub async fn set_next_nonce(&self, nonce: u64) {
+        *self.nonce.lock().await = Some(nonce);
+    }
+
     /// The nonce the next send will use, if it is known (not after a failure).
     pub async fn next_nonce(&self) -> Option<u64> {
         *self.nonce.lock().await

@@ -233,3 +233,37 @@ async fn new_heads_arrive_for_mined_transfers() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nonce_gap_is_a_bounded_failure_and_the_wallet_recovers() {
+    let ganache = common::Peer::start("ganache");
+    let ctx = context(&ganache);
+    bounded(async {
+        let http = HttpClient::new(&ctx).unwrap();
+        // ganache holds a call whose nonce leaves a gap: the client's time-out bounds it.
+        let rpc = RpcClient::http(&http, "/")
+            .unwrap()
+            .with_timeout(Duration::from_secs(2));
+        let mut eth = Eth::connect(rpc, Some(1337)).await.unwrap();
+        let wallet = Wallet::new(Account::from_mnemonic(MNEMONIC, 5).unwrap());
+        let to = Account::random().address();
+        let count = eth.transaction_count(wallet.address()).await.unwrap();
+        wallet.set_next_nonce(count + 3).await;
+        let e = eth
+            .transfer(&wallet, to, U256::from(5u64), Fees::LEGACY)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, EthError::Rpc(swarm_http::RpcError::Timeout { .. })),
+            "{e:?}"
+        );
+        assert_eq!(wallet.next_nonce().await, None, "re-read after the failure");
+        // The next send takes the node's nonce again and lands.
+        eth.transfer(&wallet, to, U256::from(7u64), Fees::LEGACY)
+            .await
+            .unwrap();
+        assert_eq!(wallet.next_nonce().await, Some(count + 1));
+        assert_eq!(eth.balance(to).await.unwrap(), U256::from(7u64));
+    })
+    .await;
+}

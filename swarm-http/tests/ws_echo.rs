@@ -231,3 +231,55 @@ async fn bad_urls_and_refused_upgrades_are_clear_errors() {
     assert!(err.to_string().contains("no correlation key"), "{err}");
     ws.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_that_sends_without_reading_is_not_wedged() {
+    let server = DemoServer::start().await.unwrap();
+    let host = url::Url::parse(&server.url()).unwrap();
+    let ctx = UserContext::detached(Some(host), 1);
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let mut ws = WsClient::connect(&ctx, "/ws/echo").connect().await.unwrap();
+        // Far more than the socket task's queues hold: the echoes pile up unread.
+        for i in 0..1000u32 {
+            ws.send(i.to_be_bytes().to_vec()).await.unwrap();
+        }
+        for i in 0..1000u32 {
+            let m = ws.recv("echo").await.unwrap();
+            assert_eq!(m.as_bytes().as_ref(), i.to_be_bytes());
+        }
+        ws.close().await.unwrap();
+    })
+    .await
+    .expect("no wedge");
+    assert_eq!(server.ws_messages(), 1000);
+}
+
+#[tokio::test]
+async fn a_server_that_closes_mid_handshake_is_a_connect_failure() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            // Read part of the upgrade request, then hang up.
+            let mut buf = [0u8; 16];
+            let _ = s.read(&mut buf).await;
+            drop(s);
+        }
+    });
+    let ctx = UserContext::detached(None, 1);
+    let err = WsClient::connect(&ctx, &format!("ws://127.0.0.1:{port}/ws"))
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .unwrap_err();
+    match &err {
+        WsError::Connect {
+            status, message, ..
+        } => {
+            assert_eq!(*status, None);
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected a connect failure, got {other:?}"),
+    }
+}

@@ -514,12 +514,33 @@ impl WsClient {
     // ---- unrecorded primitives, for protocols built on top (JSON-RPC, Socket.IO) ----
 
     /// Send without recording; `Err((reason, close code))` when the connection is over.
+    ///
+    /// While the send waits for room in the socket task's queue, received messages are
+    /// taken in and kept: a task that stopped reading because no one took its messages
+    /// then reads again, so a busy server cannot wedge a sending user.
     pub(crate) async fn send_raw(&mut self, msg: WsMessage) -> Result<(), (String, Option<u16>)> {
-        if self.shared.ended.get().is_some() || self.out.send(Outgoing::Message(msg)).await.is_err()
-        {
+        if self.shared.ended.get().is_some() {
             return Err(self.ended_reason());
         }
-        Ok(())
+        let mut inbox_open = true;
+        loop {
+            tokio::select! {
+                permit = self.out.reserve() => {
+                    return match permit {
+                        Ok(p) => {
+                            p.send(Outgoing::Message(msg));
+                            Ok(())
+                        }
+                        Err(_) => Err(self.ended_reason()),
+                    };
+                }
+                m = self.inbox.recv(), if inbox_open => match m {
+                    Some(m) => keep_in(&mut self.pending, &mut self.dropped_warned, &self.name, m),
+                    // The task is ending: the next reserve says so.
+                    None => inbox_open = false,
+                },
+            }
+        }
     }
 
     /// The next message, from those kept first.
@@ -578,17 +599,7 @@ impl WsClient {
 
     /// Keep a message for a later receive.
     pub(crate) fn keep(&mut self, m: WsMessage) {
-        if self.pending.len() >= MAX_PENDING {
-            self.pending.pop_front();
-            if !self.dropped_warned {
-                self.dropped_warned = true;
-                tracing::warn!(
-                    connection = %self.name,
-                    "more than {MAX_PENDING} unclaimed WebSocket messages: dropping the oldest"
-                );
-            }
-        }
-        self.pending.push_back(m);
+        keep_in(&mut self.pending, &mut self.dropped_warned, &self.name, m);
     }
 
     /// Why the connection ended, and the server's close code if it sent one.
@@ -648,6 +659,22 @@ impl WsClient {
         self.recorder.record(&s);
         WsError::Closed { name, reason }
     }
+}
+
+/// Keep a message in `pending`, dropping the oldest past [`MAX_PENDING`] (with one
+/// warning per connection).
+fn keep_in(pending: &mut VecDeque<WsMessage>, warned: &mut bool, name: &str, m: WsMessage) {
+    if pending.len() >= MAX_PENDING {
+        pending.pop_front();
+        if !*warned {
+            *warned = true;
+            tracing::warn!(
+                connection = %name,
+                "more than {MAX_PENDING} unclaimed WebSocket messages: dropping the oldest"
+            );
+        }
+    }
+    pending.push_back(m);
 }
 
 #[cfg(test)]
