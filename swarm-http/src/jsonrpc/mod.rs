@@ -537,15 +537,17 @@ impl RpcClient {
                 url,
                 headers,
             } => {
-                let mut req = client
+                // The client's default headers, with the JSON content type over any other.
+                let mut all = (**headers).clone();
+                all.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                let resp = client
                     .post(url.clone())
                     .timeout(timeout)
-                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .body(body.to_string());
-                for (k, v) in headers.iter() {
-                    req = req.header(k, v);
-                }
-                let resp = req.send().await.map_err(|e| http_failure(&e, timeout))?;
+                    .headers(all)
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| http_failure(&e, timeout))?;
                 let status = resp.status();
                 let bytes = resp.bytes().await.map_err(|e| http_failure(&e, timeout))?;
                 let parsed = if bytes.is_empty() {
