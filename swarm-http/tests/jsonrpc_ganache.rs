@@ -84,3 +84,67 @@ async fn calls_batches_errors_and_new_heads_against_ganache() {
     .await
     .expect("bounded");
 }
+
+/// Mines a block over HTTP and waits for its head over a WebSocket subscription.
+struct HeadWatcher {
+    http: RpcClient,
+    ws: RpcClient,
+    sub: swarm_http::jsonrpc::Subscription,
+}
+
+#[swarm_core::async_trait]
+impl swarm_core::User for HeadWatcher {
+    async fn on_start(ctx: &mut UserContext) -> Result<Self, swarm_core::TaskError> {
+        let http = HttpClient::new(ctx)?;
+        let http = RpcClient::http(&http, "/")?.with_timeout(Duration::from_secs(10));
+        let mut ws = RpcClient::ws(ctx, "/")
+            .await?
+            .with_timeout(Duration::from_secs(10));
+        let sub = ws
+            .subscribe("eth_subscribe", ["newHeads"], "newHeads")
+            .await?;
+        Ok(HeadWatcher { http, ws, sub })
+    }
+    fn tasks() -> swarm_core::Tasks<Self> {
+        swarm_core::Tasks::new().task("mine", Self::mine)
+    }
+    fn wait_time(&self) -> swarm_core::Wait {
+        swarm_core::Wait::constant(Duration::from_millis(50))
+    }
+}
+
+impl HeadWatcher {
+    async fn mine(&mut self, _ctx: &mut UserContext) -> swarm_core::TaskResult {
+        self.http.call("evm_mine", ()).await?;
+        self.ws
+            .next_head(&self.sub, Duration::from_secs(10))
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mined_block_is_recorded_as_a_new_head() {
+    let ganache = common::Peer::start("ganache");
+    let report = swarm_core::Swarm::new()
+        .user::<HeadWatcher>()
+        .users(1)
+        .spawn_rate(10.0)
+        .run_time(Duration::from_secs(2))
+        .stop_timeout(Duration::from_secs(10))
+        .host(ganache.var("URL"))
+        .run()
+        .await
+        .unwrap();
+    let s = &report.snapshot;
+    assert_eq!(s.total_failures(), 0, "{report}");
+    let mined = s.entry("JSONRPC", "evm_mine").unwrap();
+    let heads = s.entry("JSONRPC", "newHeads").unwrap();
+    assert!(mined.requests > 0);
+    assert_eq!(heads.requests, mined.requests, "{report}");
+    assert_eq!(s.entry("JSONRPC", "eth_subscribe").unwrap().requests, 1);
+    assert_eq!(
+        s.entry("WSCONNECT", "/").unwrap().codes.get("101"),
+        Some(&1)
+    );
+}
