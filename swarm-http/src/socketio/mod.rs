@@ -123,6 +123,14 @@ impl SioConnect {
         self
     }
 
+    /// Accept invalid TLS certificates on `https://`/`wss://` (self-signed test
+    /// servers). Needs the `tls` feature.
+    #[must_use]
+    pub fn accept_invalid_certs(mut self, yes: bool) -> Self {
+        self.ws = self.ws.accept_invalid_certs(yes);
+        self
+    }
+
     /// Open the WebSocket, read Engine.IO's open packet and connect the namespace;
     /// recorded as `connect <namespace>`.
     pub async fn connect(self) -> Result<SioClient, SioError> {
