@@ -12,6 +12,10 @@
 //!   short, another id, neither `result` nor `error`): a failure saying so;
 //! - no answer (connection failed or closed, an HTTP error status, a time-out): a failure.
 //!
+//! Over a WebSocket, answers are matched to calls by id; an answer that is not JSON, or
+//! carries another id, matches no call, so the call fails by its time-out (the message
+//! is kept, not lost). Over HTTP such an answer is the call's failure at once.
+//!
 //! A batch is one sample under its name; it fails when any of its calls failed.
 //! Subscriptions (`eth_subscribe`) need a WebSocket: [`RpcClient::next_notification`]
 //! records the wait for a notification, [`RpcClient::next_head`] the time from a new

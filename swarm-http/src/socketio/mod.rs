@@ -14,7 +14,8 @@
 //! (kind `WSCONNECT`, and `WS` `close /socket.io/`). Engine.IO pings are answered by the
 //! socket's task, so an idle user stays connected past the server's ping time-out. A
 //! server-side disconnect of the namespace fails the operation waiting at that moment.
-//! Binary events and acks (packet types 5 and 6) are not supported.
+//! Binary events and acks (packet types 5 and 6) are not supported, and a client holds
+//! one namespace (open another client for another namespace).
 //!
 //! Why not the `rust_socketio` crate: its 0.6 release is built on reqwest 0.12,
 //! tokio-tungstenite 0.21 and native-tls (a second HTTP and WebSocket stack, and
