@@ -51,9 +51,33 @@ credo_installed() {
   [[ "$(cat "$CREDO_STAMP")" == "$(credo_stamp_line)" ]]
 }
 
+# ganache (Ethereum JSON-RPC node, Node.js): the npm tree pinned by
+# peers/ganache/package-lock.json in .peers/ganache/node_modules.
+GANACHE_SRC="$PEERS_SRC/ganache"
+GANACHE_HOME="$PEERS_HOME/ganache"
+GANACHE_STAMP="$GANACHE_HOME/stamp"
+GANACHE_CLI="$GANACHE_HOME/node_modules/ganache/dist/node/cli.js"
+
+ganache_stamp_line() {
+  printf '%s\n' "$(sha256sum "$GANACHE_SRC/package-lock.json" | cut -d' ' -f1)"
+}
+
+ganache_installed() {
+  [[ -f "$GANACHE_STAMP" && -f "$GANACHE_CLI" ]] || return 1
+  [[ "$(cat "$GANACHE_STAMP")" == "$(ganache_stamp_line)" ]]
+}
+
+# The Socket.IO server (python-socketio + aiohttp, peers/requirements-socketio.txt) in
+# .peers/socketio/venv; the app is peers/socketio/app.py.
+SOCKETIO_REQS="$PEERS_SRC/requirements-socketio.txt"
+SOCKETIO_HOME="$PEERS_HOME/socketio"
+SOCKETIO_PY="$SOCKETIO_HOME/venv/bin/python"
+SOCKETIO_STAMP="$SOCKETIO_HOME/stamp"
+SOCKETIO_APP="$PEERS_SRC/socketio/app.py"
+
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
-KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo)
-STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo)
+KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo ganache socketio)
+STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo ganache socketio)
 
 PROG="peers/$(basename "$0")"
 

@@ -6,6 +6,15 @@
 //! to the end of its body and recorded into the run's statistics with its size and
 //! status.
 //!
+//! [`WsClient`] is a user's WebSocket: a recorded connect, sends, receives with a
+//! time-out, round trips matched by a correlation key, and a recorded close.
+//!
+//! [`RpcClient`] speaks JSON-RPC 2.0 over HTTP or a WebSocket: calls, batches,
+//! notifications and subscriptions, each method its own entry.
+//!
+//! [`SioClient`] is a Socket.IO client (Engine.IO v4 over a WebSocket): a recorded
+//! connect, emits, acknowledged emits and awaited server events.
+//!
 //! With the `demo` feature (on by default), [`demo::DemoServer`] is a small in-process
 //! target, and [`main`] runs a scenario binary against it when no `--host` is given.
 #![forbid(unsafe_code)]
@@ -14,12 +23,18 @@ mod client;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
+pub mod jsonrpc;
 mod request;
+pub mod socketio;
+pub mod ws;
 
 pub use client::{HttpClient, HttpClientBuilder};
 pub use error::HttpError;
+pub use jsonrpc::{RpcClient, RpcError};
 pub use request::{CheckedResponse, RequestBuilder, Response};
 pub use reqwest::{Method, StatusCode};
+pub use socketio::{SioClient, SioError};
+pub use ws::{WsClient, WsError, WsMessage};
 
 /// The `main` of a scenario binary whose users speak HTTP: like [`swarm_core::main`],
 /// and when no `--host` is given it starts the [demo target](demo::DemoServer) and runs
