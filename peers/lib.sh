@@ -53,7 +53,7 @@ credo_installed() {
 
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
 KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo)
-STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo)
+STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo tls-proxy)
 
 PROG="peers/$(basename "$0")"
 
