@@ -36,7 +36,13 @@ impl Peer {
             Ok(peer) => return peer,
             Err(e) => e,
         };
-        eprintln!("peer {name} did not start; retrying once. The first attempt said:\n{first}");
+        // Straight to stderr, past the test harness's capture: a retry is worth seeing
+        // even when the test then passes.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("peer {name} did not start; retrying once. The first attempt said:\n{first}\n")
+                .as_bytes(),
+        );
         start_once(name, env).unwrap_or_else(|second| {
             panic!(
                 "peer {name} did not start twice (run `peers/install {name}`):\n\
