@@ -98,14 +98,14 @@ fn start_once(name: &str, env: &[(&str, &str)]) -> Result<Peer, String> {
     })
 }
 
-/// One of [`START_SLOTS`] exclusive file locks under `.peers/run/start-slots/`, held while
+/// One of [`START_SLOTS`] exclusive file locks under `.peers/start-slots/`, held while
 /// a peer starts; released when dropped (or when the process dies).
 struct StartSlot(#[allow(dead_code)] std::fs::File);
 
 impl StartSlot {
     /// Waits for a free slot: at most ten minutes, then goes on without one (and says so).
     fn acquire(root: &Path) -> Option<StartSlot> {
-        let dir = root.join(".peers/run/start-slots");
+        let dir = root.join(".peers/start-slots");
         if let Err(e) = std::fs::create_dir_all(&dir) {
             eprintln!(
                 "no start slots ({}: {e}); starting without one",
