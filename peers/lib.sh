@@ -77,7 +77,7 @@ SOCKETIO_APP="$PEERS_SRC/socketio/app.py"
 
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
 KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo ganache socketio)
-STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo ganache socketio)
+STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo ganache socketio tls-proxy)
 
 PROG="peers/$(basename "$0")"
 

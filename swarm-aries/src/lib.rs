@@ -18,7 +18,9 @@ pub use crate::agent::{
 pub use crate::envelope::{
     forward, pack, pack_bytes, pack_for_service, unpack, Keyring, Unpacked, FORWARD_TYPE,
 };
-pub use crate::error::{EnvelopeError, InboundError, InvitationError, KeyError, MessageTypeError};
+pub use crate::error::{
+    EnvelopeError, InboundError, InvitationError, KeyError, MessageTypeError, TlsError,
+};
 pub use crate::inbound::{
     InboundListener, InboundStats, Mailbox, MAILBOX_CAPACITY, MAX_ENVELOPE_BYTES,
 };

@@ -5,9 +5,11 @@ mod doc;
 mod handshake;
 mod mediation;
 mod pickup;
+mod tls;
 mod transport;
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -22,7 +24,8 @@ use crate::{pack_for_service, unpack, InboundListener, Unpacked};
 pub use doc::resolve_their_service;
 pub use mediation::Grant;
 pub use pickup::PickupStatus;
-use transport::Transport;
+use tls::{Tls, TlsSettings};
+use transport::{Endpoint, Transport};
 
 /// What went wrong for one agent. The run and the other agents go on.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,10 @@ pub enum AriesError {
     /// The shared inbound listener cannot be bound, or a key not registered on it.
     #[error(transparent)]
     Inbound(#[from] crate::InboundError),
+    /// TLS cannot be set up (a bad CA file), or a TLS handshake failed (an untrusted
+    /// certificate, no TLS on that port): names the host and the reason.
+    #[error(transparent)]
+    Tls(#[from] crate::TlsError),
 }
 
 /// Options of a new agent.
@@ -76,6 +83,12 @@ pub struct AgentOptions {
     /// plain HTTP POSTs and reads what peers POST back from its [`Mailbox`](crate::Mailbox).
     /// For agents that talk to a peer directly, without a mediator.
     pub inbound: Option<InboundListener>,
+    /// Accept any TLS certificate (`https://`, `wss://`): self-signed, expired, or issued
+    /// for another name. See [`AgentOptions::insecure`].
+    pub insecure: bool,
+    /// Trust the CA certificates of this PEM file besides the system's. See
+    /// [`AgentOptions::ca_file`].
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for AgentOptions {
@@ -85,11 +98,57 @@ impl Default for AgentOptions {
             timeout: Duration::from_secs(30),
             websocket: true,
             inbound: None,
+            insecure: false,
+            ca_file: None,
         }
     }
 }
 
 impl AgentOptions {
+    /// Accept any TLS certificate on `https://` and `wss://` endpoints (self-signed,
+    /// expired, or issued for another name), as for a mediator or issuer behind a test
+    /// certificate. The handshake itself is still checked against the certificate's key.
+    /// Takes precedence over [`AgentOptions::ca_file`]. Default: off.
+    #[must_use]
+    pub fn insecure(mut self, insecure: bool) -> Self {
+        self.insecure = insecure;
+        self
+    }
+
+    /// Trust the CA certificate(s) in this PEM file, besides the system's trust store, on
+    /// `https://` and `wss://` endpoints: for a mediator or issuer whose certificate comes
+    /// from a private CA. The file is read when the first agent with these options
+    /// connects; a file that cannot be read or holds no certificate is an
+    /// [`AriesError::Tls`] naming it.
+    #[must_use]
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    fn tls_settings(&self) -> TlsSettings {
+        TlsSettings {
+            insecure: self.insecure,
+            ca_file: self.ca_file.clone(),
+        }
+    }
+
+    /// An HTTP client that honours these options' TLS settings
+    /// ([`insecure`](AgentOptions::insecure), [`ca_file`](AgentOptions::ca_file)): one per
+    /// distinct setting in the process, shared (clones share one connection pool). The
+    /// client to give [`Agent::connect`].
+    pub fn http_client(&self) -> Result<reqwest::Client, AriesError> {
+        let settings = self.tls_settings();
+        if settings.is_default() {
+            Ok(tls::clients(&settings)?.http.clone())
+        } else {
+            Ok(Tls::new(&settings)?
+                .http()
+                .cloned()
+                .unwrap_or_else(reqwest::Client::new))
+        }
+    }
+
     /// Receive on `listener` (see [`AgentOptions::inbound`]).
     #[must_use]
     pub fn with_inbound(mut self, listener: InboundListener) -> Self {
@@ -113,6 +172,7 @@ pub struct Agent {
     timeout: Duration,
     grant: Option<Grant>,
     http: reqwest::Client,
+    tls: Tls,
     /// The shared inbound listener's endpoint, when the agent receives there.
     inbound_endpoint: Option<String>,
 }
@@ -156,8 +216,16 @@ impl Agent {
     /// Connect to the inviter: a handshake from the protocols the invitation offers
     /// (didexchange 1.1 preferred), then, if asked, the inviter's WebSocket.
     ///
+    /// The handshake goes over the invitation's endpoint, whichever it is: `http://`,
+    /// `https://` (posts through `http`), `ws://` or `wss://` (one socket, return-routed
+    /// replies). TLS follows the options' [`insecure`](AgentOptions::insecure) and
+    /// [`ca_file`](AgentOptions::ca_file); when either is set, posts go through the client
+    /// of [`AgentOptions::http_client`] instead of `http`. A failed TLS handshake is an
+    /// [`AriesError::Tls`] naming the host and the reason.
+    ///
     /// With [`AgentOptions::inbound`], the agent registers its key on the listener, its DID
-    /// advertises the listener's endpoint, and it talks to the inviter's HTTP endpoint.
+    /// advertises the listener's endpoint, and it talks to the inviter's HTTP(S) endpoint
+    /// (an invitation with only a WebSocket endpoint is an [`AriesError::Protocol`]).
     pub async fn connect(
         invitation: &Invitation,
         http: reqwest::Client,
@@ -167,15 +235,26 @@ impl Agent {
             .service()
             .cloned()
             .ok_or_else(|| AriesError::Protocol("the invitation has no service".to_owned()))?;
+        let tls = Tls::new(&options.tls_settings())?;
+        let http = tls.http().cloned().unwrap_or(http);
+        let endpoint = Endpoint::of(&service.endpoint)?;
         let key = AgentKey::generate();
         let inbound_endpoint = options.inbound.as_ref().map(|l| l.endpoint().to_owned());
-        let transport = match &options.inbound {
-            Some(listener) => Transport::inbound(
+        let transport = match (&options.inbound, endpoint) {
+            (Some(_), Endpoint::Ws) => {
+                return Err(AriesError::Protocol(format!(
+                    "an agent on an inbound listener posts over HTTP(S), and the invitation \
+                     offers only {}",
+                    service.endpoint
+                )))
+            }
+            (Some(listener), Endpoint::Http) => Transport::inbound(
                 http.clone(),
                 &service.endpoint,
                 listener.register(key.verkey_base58())?,
             ),
-            None => Transport::http(http.clone(), &service.endpoint),
+            (None, Endpoint::Ws) => Transport::ws(&service.endpoint, options.timeout, &tls).await?,
+            (None, Endpoint::Http) => Transport::http(http.clone(), &service.endpoint),
         };
         let did = did_peer_2(
             &key.verkey(),
@@ -199,6 +278,7 @@ impl Agent {
             timeout: options.timeout,
             grant: None,
             http,
+            tls,
             inbound_endpoint,
         };
         if didexchange {
@@ -217,7 +297,12 @@ impl Agent {
         }
         if options.websocket && !agent.transport.is_inbound() {
             if let Some(ws) = agent.ws_endpoint() {
-                agent.transport = Transport::ws(&ws, agent.timeout).await?;
+                // Already on that socket when the invitation offered it.
+                if !(agent.transport.is_ws() && agent.transport.url() == ws) {
+                    let new = Transport::ws(&ws, agent.timeout, &agent.tls).await?;
+                    agent.transport.close().await;
+                    agent.transport = new;
+                }
             }
         }
         Ok(agent)
@@ -322,7 +407,7 @@ impl Agent {
         }
         let url = self.transport.url().to_owned();
         self.transport = if self.transport.is_ws() {
-            Transport::ws(&url, self.timeout).await?
+            Transport::ws(&url, self.timeout, &self.tls).await?
         } else {
             Transport::http(self.http.clone(), &url)
         };
@@ -379,6 +464,12 @@ impl Agent {
         self.transport.is_ws()
     }
 
+    /// The endpoint the agent talks to its peer on (`http(s)://` or `ws(s)://`; the peer's
+    /// own endpoint when the agent receives on an inbound listener).
+    pub fn endpoint(&self) -> &str {
+        self.transport.url()
+    }
+
     /// The service others use to send to this agent through its mediator.
     pub fn routed_service(&self) -> Option<Service> {
         self.grant.as_ref().map(|g| {
@@ -402,7 +493,9 @@ impl Agent {
         })
     }
 
-    /// Send a basic message to another agent through its service (as from this agent).
+    /// Send a basic message to another agent through its service (as from this agent):
+    /// a POST to an `http(s)://` endpoint, or a WebSocket of its own, opened for this one
+    /// message, to a `ws(s)://` one.
     pub async fn send_basic_message(
         &mut self,
         to: &Service,
@@ -415,7 +508,17 @@ impl Agent {
             "content": content,
         });
         let envelope = pack_for_service(&msg, to, Some(&self.key))?;
-        transport::post_envelope(&self.http, &to.endpoint, envelope, self.timeout).await?;
+        match Endpoint::of(&to.endpoint)? {
+            Endpoint::Http => {
+                transport::post_envelope(&self.http, &to.endpoint, envelope, self.timeout).await?;
+            }
+            Endpoint::Ws => {
+                let mut ws = Transport::ws(&to.endpoint, self.timeout, &self.tls).await?;
+                let sent = ws.send(envelope, self.timeout).await;
+                ws.close().await;
+                sent?;
+            }
+        }
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! How an agent reaches its peer: one WebSocket (return-routed), HTTP posts whose
 //! responses carry the return-routed replies, or HTTP posts whose replies the peer POSTs
-//! back to a shared inbound listener.
+//! back to a shared inbound listener. Each speaks TLS (`https://`, `wss://`) as well.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -12,8 +12,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+use super::tls::{tls_failure, Tls};
 use super::AriesError;
 use crate::inbound::Mailbox;
 
@@ -87,10 +88,36 @@ async fn read_socket(
     }
 }
 
+/// What kind of endpoint a URL is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `http://` or `https://`.
+    Http,
+    /// `ws://` or `wss://`.
+    Ws,
+}
+
+impl Endpoint {
+    /// The kind of `url` (by its scheme, in any case), or a protocol error naming it.
+    pub(crate) fn of(url: &str) -> Result<Endpoint, AriesError> {
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("http" | "https") => Ok(Endpoint::Http),
+            Some("ws" | "wss") => Ok(Endpoint::Ws),
+            _ => Err(AriesError::Protocol(format!(
+                "the endpoint {url:?} is neither http(s):// nor ws(s)://"
+            ))),
+        }
+    }
+}
+
 /// A WebSocket error: [`AriesError::Closed`] when the socket is gone (closed, reset,
-/// broken pipe), else [`AriesError::Transport`].
+/// broken pipe), [`AriesError::Tls`] when TLS failed, else [`AriesError::Transport`].
 fn ws_error(url: &str, doing: &str, e: WsError) -> AriesError {
     use std::io::ErrorKind;
+    if let Some(tls) = tls_failure(url, &e) {
+        return AriesError::Tls(tls);
+    }
     match e {
         WsError::ConnectionClosed
         | WsError::AlreadyClosed
@@ -122,7 +149,9 @@ pub(crate) async fn post_envelope(
     timeout: Duration,
 ) -> Result<Vec<u8>, AriesError> {
     let failed = |e: reqwest::Error| {
-        if e.is_timeout() {
+        if let Some(tls) = tls_failure(url, &e) {
+            AriesError::Tls(tls)
+        } else if e.is_timeout() {
             AriesError::Timeout {
                 waiting_for: format!("the answer to a POST to {url}"),
             }
@@ -170,14 +199,32 @@ impl Transport {
         }
     }
 
-    pub(crate) async fn ws(url: &str, timeout: Duration) -> Result<Self, AriesError> {
-        let connect = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true);
+    /// Open a WebSocket to `url` (`ws://` or `wss://`, with `tls`'s settings).
+    pub(crate) async fn ws(url: &str, timeout: Duration, tls: &Tls) -> Result<Self, AriesError> {
+        let connector = if url
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("wss://"))
+        {
+            Connector::Rustls(tls.ws_config()?)
+        } else {
+            Connector::Plain
+        };
+        // Boxed: the TLS handshake's future is large, and every caller would carry it.
+        let connect = Box::pin(tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            Some(ws_config()),
+            true,
+            Some(connector),
+        ));
         let (ws, _) = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| AriesError::Timeout {
                 waiting_for: format!("a WebSocket connection to {url}"),
             })?
-            .map_err(|e| AriesError::Transport(format!("cannot open {url}: {e}")))?;
+            .map_err(|e| match tls_failure(url, &e) {
+                Some(tls) => AriesError::Tls(tls),
+                None => AriesError::Transport(format!("cannot open {url}: {e}")),
+            })?;
         let (sink, stream) = ws.split();
         let (tx, inbox) = mpsc::channel(INBOX);
         tokio::spawn(read_socket(stream, tx, url.to_owned()));
@@ -210,7 +257,7 @@ impl Transport {
     /// peer's own endpoint). It must be an HTTP(S) URL.
     pub(crate) fn retarget(&mut self, to: &str) -> Result<(), AriesError> {
         if let Transport::Inbound { url, .. } = self {
-            if !(to.starts_with("http://") || to.starts_with("https://")) {
+            if Endpoint::of(to).ok() != Some(Endpoint::Http) {
                 return Err(AriesError::Protocol(format!(
                     "the peer offers no HTTP endpoint to post to (only {to})"
                 )));
