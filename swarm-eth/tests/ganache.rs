@@ -199,7 +199,7 @@ async fn a_deployed_contract_returns_the_stored_value_and_bad_chains_are_refused
 async fn new_heads_arrive_for_mined_transfers() {
     let ganache = common::Peer::start("ganache");
     let ctx = context(&ganache);
-    bounded(async {
+    bounded(Box::pin(async {
         let mut eth = eth(&ctx).await;
         let mut ws = RpcClient::ws(&ctx, "/")
             .await
@@ -230,7 +230,7 @@ async fn new_heads_arrive_for_mined_transfers() {
             assert_eq!(n, receipt.block_number);
         }
         ws.close().await.unwrap();
-    })
+    }))
     .await;
 }
 
