@@ -199,6 +199,16 @@ async fn json_report_has_its_schema_and_totals() {
     let b = entries.iter().find(|e| e["name"] == "/b").unwrap();
     assert_eq!(b["percentiles_ms"]["p99"], 30.0);
     assert_eq!(b["fail_ratio"], 1.0);
+    // Per kind and code, across entries: /a's 200s and /b's 500s are both GET.
+    assert_eq!(
+        v["codes_by_kind"],
+        serde_json::json!({"GET": {"200": 4, "500": 4}})
+    );
+    let console = report.to_string();
+    assert!(
+        console.contains("GET           200: 4  500: 4"),
+        "{console}"
+    );
 
     let snap: Snapshot = serde_json::from_value(v["snapshot"].clone()).unwrap();
     assert_eq!(snap.total_requests(), 12);

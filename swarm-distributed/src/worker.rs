@@ -222,6 +222,16 @@ pub(crate) async fn run(
             received = link.recv() => {
                 let envelope = match received {
                     Ok(m) => m,
+                    Err(e @ TransportError::BadMessage { .. }) => {
+                        // The master speaks something else: say which protocol this is.
+                        tracing::error!(
+                            "the Locust master sent a message this worker cannot read ({e}); \
+                             this worker speaks the master/worker protocol of Locust {}: \
+                             check the master's version (locust --version)",
+                            crate::LOCUST_VERSION
+                        );
+                        continue;
+                    }
                     Err(e) if e.is_recoverable() => {
                         tracing::warn!("from the Locust master: {e}");
                         continue;

@@ -129,6 +129,20 @@ pub(crate) fn summary(report: &Report) -> String {
         }
         out.push_str(&sep);
     }
+    let codes = snap.codes_by_kind();
+    if !codes.is_empty() {
+        out.push_str("\nCodes (responses per outcome code)\n");
+        out.push_str(&sep);
+        for (kind, by_code) in &codes {
+            let mut line = format!("{kind:<12}");
+            for (code, n) in by_code {
+                let _ = write!(line, "  {code}: {n}");
+            }
+            line.push('\n');
+            out.push_str(&line);
+        }
+        out.push_str(&sep);
+    }
     if !snap.errors.is_empty() {
         out.push_str("\nError report\n");
         let _ = writeln!(out, "{:>13}  Error", "# occurrences");

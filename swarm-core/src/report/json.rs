@@ -77,6 +77,7 @@ pub(crate) fn to_json(report: &Report) -> Value {
         "hook_errors": report.hook_errors,
         "total": entry_json(&snap.aggregated(), d),
         "entries": snap.entries.iter().map(|e| entry_json(e, d)).collect::<Vec<_>>(),
+        "codes_by_kind": snap.codes_by_kind(),
         "errors": snap.errors,
         "exceptions": snap.exceptions,
         "history": snap.history,

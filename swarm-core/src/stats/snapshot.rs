@@ -140,6 +140,23 @@ impl Snapshot {
         total
     }
 
+    /// How many responses had each outcome code (HTTP status, WebSocket close code,
+    /// JSON-RPC error code), per kind of request (Artillery's `Codes:`): `GET` and
+    /// `WSCONNECT` are counted apart. Samples recorded without a code are not counted.
+    pub fn codes_by_kind(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for e in &self.entries {
+            if e.codes.is_empty() {
+                continue;
+            }
+            let kind = out.entry(e.kind.clone()).or_default();
+            for (code, n) in &e.codes {
+                *kind.entry(code.clone()).or_default() += n;
+            }
+        }
+        out
+    }
+
     /// The entry of that kind and name.
     pub fn entry(&self, kind: &str, name: &str) -> Option<&EntrySnapshot> {
         self.entries
