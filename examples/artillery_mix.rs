@@ -20,7 +20,6 @@
 //! report (`--json`) carries each entry's counts per status code.
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use clap::Parser;
@@ -45,7 +44,8 @@ struct Cli {
 }
 
 /// Where the Socket.IO scenario connects: set once by `main` before the run.
-static SOCKETIO_URL: OnceLock<String> = OnceLock::new();
+/// The Socket.IO server of the run (a per-run setting from `main`).
+struct SocketIoUrl(String);
 
 /// Log in, load data, idle.
 struct Browser {
@@ -175,10 +175,10 @@ struct QueueSocket {
 #[async_trait]
 impl User for QueueSocket {
     async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
-        let url = SOCKETIO_URL
-            .get()
+        let url = ctx
+            .setting::<SocketIoUrl>()
             .ok_or_else(|| TaskError::new("no Socket.IO server (--socketio-url)"))?;
-        let mut sio = SioClient::standalone(url, "/queue", ctx.recorder().clone())
+        let mut sio = SioClient::standalone(&url.0, "/queue", ctx.recorder().clone())
             .timeout(Duration::from_secs(10))
             .connect()
             .await?;
@@ -262,7 +262,15 @@ fn start_socketio() -> Option<(String, LocalPeer)> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The worker mode's flags (--worker, --master-host, --master-port) join ours.
+    let mut app = swarm_http::app().mode(swarm_distributed::LocustWorker::new());
+    let matches = app
+        .augment(<Cli as clap::CommandFactory>::command())
+        .get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let mut args = cli.swarm.clone();
     let mut _local = None;
     let named = args.to_config().map_or(true, |c| !c.user_types.is_empty());
@@ -275,9 +283,7 @@ fn main() -> ExitCode {
             }),
         };
         match url {
-            Some(u) => {
-                let _ = SOCKETIO_URL.set(u);
-            }
+            Some(u) => app = app.setting(SocketIoUrl(u)),
             // Without a Socket.IO server, and no user type named: the other three.
             None if !named => {
                 args.user_types = vec![
@@ -289,5 +295,5 @@ fn main() -> ExitCode {
             None => {}
         }
     }
-    swarm_http::app().run_args(&args)
+    app.run_matches(&args, &matches)
 }

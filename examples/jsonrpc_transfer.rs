@@ -26,6 +26,7 @@
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::sync::{Arc, OnceLock};
+
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -88,8 +89,6 @@ struct Settings {
     tx_type: TxType,
 }
 
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
-
 /// What `test_start` prepared for the users.
 struct Setup {
     wallets: Vec<Wallet>,
@@ -100,9 +99,9 @@ struct Setup {
 
 type SharedSetup = OnceLock<Arc<Setup>>;
 
-fn settings() -> Result<&'static Settings, TaskError> {
-    SETTINGS
-        .get()
+/// The run's settings, from `main` through the run context.
+fn settings(run: &RunContext) -> Result<Arc<Settings>, TaskError> {
+    run.setting::<Settings>()
         .ok_or_else(|| TaskError::new("no settings: run through main"))
 }
 
@@ -128,7 +127,7 @@ struct Transactor {
 #[async_trait]
 impl User for Transactor {
     async fn test_start(run: &RunContext) -> Result<(), TaskError> {
-        let s = settings()?;
+        let s = settings(run)?;
         let rpc = rpc(run.host(), run.recorder().clone()).await?;
         let mut eth = Eth::connect(rpc, s.chain_id).await?;
         let main = Wallet::new(s.main.clone());
@@ -147,7 +146,9 @@ impl User for Transactor {
     }
 
     async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
-        let s = settings()?;
+        let s = ctx
+            .setting::<Settings>()
+            .ok_or_else(|| TaskError::new("no settings: run through main"))?;
         let setup = ctx
             .shared(SharedSetup::new)
             .get()
@@ -265,14 +266,22 @@ fn start_ganache() -> Result<(String, String, LocalGanache), String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The worker mode's flags (--worker, --master-host, --master-port) join ours.
+    let app = swarm_core::cli::App::new().mode(swarm_distributed::LocustWorker::new());
+    let matches = app
+        .augment(<Cli as clap::CommandFactory>::command())
+        .get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let run = || -> Result<ExitCode, String> {
         let mut args = cli.swarm.clone();
         let mut _local = None;
         let mut chain_id = cli.chain_id;
         let mut key_file = cli.main_key_file.clone();
         if args.list {
-            return Ok(swarm_core::cli::App::new().run_args(&args));
+            return Ok(app.run_matches(&args, &matches));
         }
         if args.plan.host.is_none() {
             let (url, keys, guard) = start_ganache()?;
@@ -293,7 +302,7 @@ fn main() -> ExitCode {
         if cli.transfer_wei == 0 || cli.fund_wei < cli.transfer_wei {
             return Err("--fund-wei must be at least --transfer-wei, and both above 0".to_owned());
         }
-        let _ = SETTINGS.set(Settings {
+        let app = app.setting(Settings {
             main,
             chain_id,
             accounts: cli.num_accounts,
@@ -301,7 +310,7 @@ fn main() -> ExitCode {
             transfer: U256::from(cli.transfer_wei),
             tx_type: cli.tx_type,
         });
-        Ok(swarm_core::cli::App::new().run_args(&args))
+        Ok(app.run_matches(&args, &matches))
     };
     match run() {
         Ok(code) => code,
