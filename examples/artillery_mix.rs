@@ -18,8 +18,7 @@
 //! starts the python-socketio peer (`peers/install socketio`) and stops it at the end,
 //! and when that is not installed it leaves the scenario out and says so. The JSON
 //! report (`--json`) carries each entry's counts per status code.
-use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
@@ -28,6 +27,10 @@ use swarm_core::prelude::*;
 use swarm_http::socketio::SioClient;
 use swarm_http::ws::WsClient;
 use swarm_http::HttpClient;
+
+#[path = "common/local_peer.rs"]
+mod local_peer;
+use local_peer::LocalPeer;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -221,44 +224,15 @@ swarm_core::register_user!(WsSession);
 swarm_core::register_user!(ItemCrud);
 swarm_core::register_user!(QueueSocket);
 
-/// A Socket.IO peer this example started; stopped by PID when dropped.
-struct LocalPeer {
-    pid: String,
-}
-
-impl Drop for LocalPeer {
-    fn drop(&mut self) {
-        let _ = Command::new(peers_dir().join("stop"))
-            .args(["socketio", &self.pid])
-            .output();
-    }
-}
-
-fn peers_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../peers")
-}
-
 /// Start the local python-socketio peer; `None` (with a note) when it cannot start.
 fn start_socketio() -> Option<(String, LocalPeer)> {
-    let out = Command::new(peers_dir().join("start"))
-        .arg("socketio")
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        eprintln!(
-            "note: no --socketio-url and the Socket.IO peer does not start (`peers/install socketio`); \
-             the QueueSocket scenario is left out"
-        );
-        return None;
+    match LocalPeer::start("socketio", "no --socketio-url given") {
+        Ok(peer) => Some((peer.var("URL").ok()?, peer)),
+        Err(e) => {
+            eprintln!("note: {e}\nnote: the QueueSocket scenario is left out");
+            None
+        }
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let get = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::to_owned))
-    };
-    let (url, pid) = (get("URL")?, get("PID")?);
-    eprintln!("no --socketio-url given: started the local Socket.IO peer (pid {pid})");
-    Some((url, LocalPeer { pid }))
 }
 
 fn main() -> ExitCode {

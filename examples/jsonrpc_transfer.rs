@@ -24,7 +24,7 @@
 //! it at the end. `--chain-id` makes a node with another chain id an error before anything
 //! is sent.
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
 use std::time::Duration;
@@ -35,6 +35,10 @@ use swarm_eth::abi::{encode_call, storage_contract, Word};
 use swarm_eth::{Account, Address, Eth, Fees, Wallet, U256};
 use swarm_http::jsonrpc::RpcClient;
 use swarm_http::HttpClient;
+
+#[path = "common/local_peer.rs"]
+mod local_peer;
+use local_peer::LocalPeer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum TxType {
@@ -224,45 +228,10 @@ impl Transactor {
 
 swarm_core::register_user!(Transactor);
 
-/// A ganache this example started; stopped by PID when dropped.
-struct LocalGanache {
-    pid: String,
-}
-
-impl Drop for LocalGanache {
-    fn drop(&mut self) {
-        let _ = Command::new(peers_dir().join("stop"))
-            .args(["ganache", &self.pid])
-            .output();
-    }
-}
-
-fn peers_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../peers")
-}
-
 /// Start ganache from peers/: its URL, its keys file and the guard that stops it.
-fn start_ganache() -> Result<(String, String, LocalGanache), String> {
-    let out = Command::new(peers_dir().join("start"))
-        .arg("ganache")
-        .output()
-        .map_err(|e| format!("cannot run peers/start: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "no --host given and no local ganache could start (install it with `peers/install ganache`):\n{}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let get = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::to_owned))
-    };
-    let (Some(url), Some(keys), Some(pid)) = (get("URL"), get("KEYS"), get("PID")) else {
-        return Err("peers/start ganache printed no URL, KEYS or PID".to_owned());
-    };
-    eprintln!("no --host given: started a local ganache (pid {pid}, chain id 1337)");
-    Ok((url, keys, LocalGanache { pid }))
+fn start_ganache() -> Result<(String, String, LocalPeer), String> {
+    let peer = LocalPeer::start("ganache", "no --host given")?;
+    Ok((peer.var("URL")?, peer.var("KEYS")?, peer))
 }
 
 fn main() -> ExitCode {

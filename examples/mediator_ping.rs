@@ -13,12 +13,15 @@
 //! With no `MEDIATION_URL` (or `--mediation-url`), and ACA-Py installed with
 //! `peers/install mediator`, it starts a local mediator on 127.0.0.1, uses its invitation,
 //! and stops it (by PID) at the end.
-use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use swarm_aries::users::{MediatorMessage, MediatorPing, MediatorSettings, Pickup};
 use swarm_aries::Invitation;
+
+#[path = "common/local_peer.rs"]
+mod local_peer;
+use local_peer::LocalPeer;
 
 #[derive(Debug, clap::Parser)]
 #[command(
@@ -78,44 +81,10 @@ struct Cli {
 swarm_core::register_user!(MediatorPing);
 swarm_core::register_user!(MediatorMessage);
 
-/// A mediator this example started; stopped by PID when dropped.
-struct LocalMediator {
-    pid: String,
-}
-
-impl Drop for LocalMediator {
-    fn drop(&mut self) {
-        let _ = Command::new(peers_dir().join("stop"))
-            .args(["mediator", &self.pid])
-            .status();
-    }
-}
-
-fn peers_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../peers")
-}
-
-fn start_local_mediator() -> Result<(String, LocalMediator), String> {
-    let out = Command::new(peers_dir().join("start"))
-        .arg("mediator")
-        .output()
-        .map_err(|e| format!("cannot run peers/start: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "no MEDIATION_URL given and no local mediator could start (install one with `peers/install mediator`):\n{}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let get = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::to_owned))
-    };
-    let (Some(inv), Some(pid)) = (get("INVITATION"), get("PID")) else {
-        return Err("peers/start mediator printed no INVITATION or PID".to_owned());
-    };
-    eprintln!("no MEDIATION_URL given: started a local ACA-Py mediator (pid {pid})");
-    Ok((inv, LocalMediator { pid }))
+/// A local ACA-Py mediator from peers/: its invitation and the guard that stops it.
+fn start_local_mediator() -> Result<(String, LocalPeer), String> {
+    let peer = LocalPeer::start("mediator", "no MEDIATION_URL given")?;
+    Ok((peer.var("INVITATION")?, peer))
 }
 
 fn secs(name: &str, v: f64) -> Result<Duration, String> {
