@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Swarm workers and Python Locust workers under one real Locust 2.47.0 master.
 #
-# A. WORKERS worker processes (USERS_PER users each, GET /index.html every 0.1 s, the
+# A. WORKERS worker processes (USERS_PER users each, GET /index.html every WAIT s, the
 #    http_basic scenario) under one headless master: the master's CPU share and memory,
 #    and each worker's CPU per 3-second statistics report and memory, for Swarm workers
 #    and then for Python workers, each kind alone. From the master's cost per worker:
@@ -15,6 +15,8 @@
 # Env knobs:
 #   WORKERS=100     workers in part A          USERS_PER=1   users per worker in part A
 #   PHASE=30        seconds measured in part A  EFF_TIME=20   seconds of load in part B
+#   SPAWN_RATE=10   users per second the part-A master starts
+#   WAIT=1          part A: seconds between a user's requests (LOCUST_MIN_WAIT/MAX_WAIT)
 #   SKIP_A=1, SKIP_B=1, SKIP_PYTHON=1           skip a part, or the Python side
 #   KEEP_WORK=1     keep logs and CSV files
 #
@@ -33,6 +35,10 @@ EFF_TIME=${EFF_TIME:-20}
 SKIP_A=${SKIP_A:-0}
 SKIP_B=${SKIP_B:-0}
 SKIP_PYTHON=${SKIP_PYTHON:-0}
+SPAWN_RATE=${SPAWN_RATE:-10}
+# Part A's wait between a user's requests, seconds. At 0.1 s, 100 Python workers on one
+# core (1,000 requests/s of Python) miss their heartbeats and the master drops them all.
+WAIT=${WAIT:-1}
 CLK_TCK=$(getconf CLK_TCK)
 SWARM_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 LOCUST_BIN=$ROOT/.peers/locust/venv/bin/locust
@@ -55,15 +61,15 @@ log "nginx at $TARGET (pid $NGINX_PID, CPU 0)"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# start_master NAME LOCUSTFILE WORKERS USERS RUN_TIME -> MASTER_PID, MASTER_PORT, MASTER_LOG
+# start_master NAME LOCUSTFILE WORKERS USERS RUN_TIME [RATE] -> MASTER_PID, MASTER_PORT, MASTER_LOG
 start_master() {
-    local name=$1 file=$2 workers=$3 users=$4 run_time=$5
+    local name=$1 file=$2 workers=$3 users=$4 run_time=$5 rate=${6:-$4}
     MASTER_PORT=$(free_port)
     MASTER_LOG=$WORK/$name-master.log
     spawn "$MASTER_LOG" taskset -c 0 "$LOCUST_BIN" -f "$file" --master --headless \
         --master-bind-host 127.0.0.1 --master-bind-port "$MASTER_PORT" \
         --expect-workers "$workers" --expect-workers-max-wait 300 \
-        -u "$users" -r "$users" -t "$run_time" -H "$TARGET" --csv "$WORK/$name" --only-summary
+        -u "$users" -r "$rate" -t "$run_time" -H "$TARGET" --csv "$WORK/$name" --only-summary
     MASTER_PID=$LAST_PID
 }
 
@@ -100,8 +106,11 @@ declare -A A_MASTER_CPU A_MASTER_RSS A_WORKER_MS A_WORKER_RSS A_REQS B_RPS B_PER
 part_a() { # part_a KIND
     local kind=$1 users=$((WORKERS * USERS_PER))
     log "[A/$kind] $WORKERS workers x $USERS_PER users under one master"
-    start_master "a-$kind" "$ROOT/peers/locustfiles/http_basic.py" "$WORKERS" "$users" "$((PHASE + 15))s"
+    start_master "a-$kind" "$ROOT/peers/locustfiles/http_basic.py" "$WORKERS" "$users" \
+        "$((PHASE + 15 + users / SPAWN_RATE))s" "$SPAWN_RATE"
+    export LOCUST_MIN_WAIT=$WAIT LOCUST_MAX_WAIT=$WAIT
     start_workers "$kind" "$WORKERS" http_basic "$ROOT/peers/locustfiles/http_basic.py"
+    unset LOCUST_MIN_WAIT LOCUST_MAX_WAIT
     wait_spawned 300
     nap 5
     local m0 w0 t0 m1 w1 t1 dt
@@ -157,7 +166,7 @@ if ((!SKIP_B)); then for k in "${kinds[@]}"; do part_b "$k"; done; fi
 
 echo
 if ((!SKIP_A)); then
-    echo "A. $WORKERS workers x $USERS_PER users (GET /index.html every 0.1 s), ${PHASE}s measured"
+    echo "A. $WORKERS workers x $USERS_PER users (GET /index.html every ${WAIT} s), ${PHASE}s measured"
     echo
     echo "| workers | master CPU | master RSS | worker CPU per 3-s report | worker RSS | requests in the master's CSV | workers per master core |"
     echo "|---|--:|--:|--:|--:|--:|--:|"

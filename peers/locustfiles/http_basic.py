@@ -4,13 +4,19 @@ peers/start locust -f peers/locustfiles/http_basic.py --headless -u 5 -r 5 -t 5s
     -H http://127.0.0.1:PORT --csv /tmp/out
 """
 
+import os
 import random
 
 from locust import FastHttpUser, between, task
 
+# The wait between requests, seconds: 0.1, or LOCUST_MIN_WAIT/LOCUST_MAX_WAIT as the Swarm
+# example reads them.
+MIN_WAIT = float(os.environ.get("LOCUST_MIN_WAIT", "0.1"))
+MAX_WAIT = float(os.environ.get("LOCUST_MAX_WAIT", "0.1"))
+
 
 class WebsiteUser(FastHttpUser):
-    wait_time = between(0.1, 0.1)
+    wait_time = between(MIN_WAIT, MAX_WAIT)
 
     @task
     def index(self):
