@@ -92,7 +92,7 @@ start_workers() {
 wait_spawned() { # wait_spawned LIMIT
     local i
     for ((i = 0; i < $1 * 10; i++)); do
-        grep -q "All users spawned" "$MASTER_LOG" 2>/dev/null && return 0
+        grep -q "All users spawned\|Spawning is complete" "$MASTER_LOG" 2>/dev/null && return 0
         kill -0 "$MASTER_PID" 2>/dev/null || die "the master exited: $(tail -n 20 "$MASTER_LOG")"
         sleep 0.1
     done
