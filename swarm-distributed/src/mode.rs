@@ -16,7 +16,7 @@ use crate::worker::{self, WorkerOptions};
 /// }
 /// ```
 ///
-/// Then `scenario --worker --master-host 10.0.0.5 --master-port 5557` joins that Locust
+/// Then `scenario --worker --master-host locust-master --master-port 5557` joins that Locust
 /// master (`LOCUST_MODE_WORKER=true`, `LOCUST_MASTER_NODE_HOST`,
 /// `LOCUST_MASTER_NODE_PORT` as in Locust). The master's user classes are matched to the
 /// binary's user types by name; the master's spawn messages set the users of each type,
