@@ -32,6 +32,10 @@ pub enum Error {
         /// Its error.
         message: String,
     },
+    /// A feeder cannot be used (a missing file, a header that does not match its row
+    /// type, a malformed row, no rows, a partition it cannot give): the run did not start.
+    #[error(transparent)]
+    Feed(#[from] crate::feed::FeedError),
     /// The runner stopped unexpectedly (its task panicked or was cancelled).
     #[error("the runner stopped unexpectedly: {0}")]
     Runner(String),

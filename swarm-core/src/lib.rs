@@ -5,6 +5,7 @@ pub mod cli;
 mod config;
 mod duration;
 mod error;
+mod feed;
 mod rate;
 pub mod report;
 mod runner;
@@ -19,6 +20,7 @@ mod wait;
 pub use crate::config::{parse_host, Config};
 pub use crate::duration::parse_duration;
 pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
+pub use crate::feed::{Feed, FeedArg, FeedError, FeedMode, OnExhausted};
 pub use crate::rate::{ArrivalSchedule, RateLimiter, RateStage};
 pub use crate::report::Report;
 pub use crate::runner::{

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use crate::config::{parse_host_for, Config};
 use crate::error::ConfigError;
 use crate::error::Error;
+use crate::feed::{Feed, FeedSet};
 use crate::report::{Report, RunInfo};
 use crate::runner::{Observer, Plan, Progress, Runner, RunnerHandle, UserSpec};
 use crate::shape::LoadShape;
@@ -53,6 +54,10 @@ pub struct Swarm {
     bad_threshold: Option<ConfigError>,
     deltas: bool,
     scope: Arc<RunScope>,
+    /// Feeders of the builder (the configuration's `--feed` values are laid over them).
+    feeds: Vec<Feed>,
+    /// This process's partition of the unique and per-user feeders.
+    feed_partition: Option<(u32, u32)>,
 }
 
 impl fmt::Debug for Swarm {
@@ -88,6 +93,8 @@ impl Swarm {
             bad_threshold: None,
             deltas: false,
             scope: Arc::new(RunScope::default()),
+            feeds: Vec::new(),
+            feed_partition: None,
         }
     }
 
@@ -148,6 +155,29 @@ impl Swarm {
     #[must_use]
     pub fn setting_arc<T: Send + Sync + 'static>(self, value: Arc<T>) -> Self {
         self.scope.insert_arc(value);
+        self
+    }
+
+    /// Add a feeder of test data rows that users draw from with
+    /// [`UserContext::feed`](crate::UserContext::feed) (see [`Feed`]). A `--feed` value
+    /// of the same name (in the configuration) replaces its file, mode and policy and
+    /// keeps its row type check. Files are read when the run starts; a bad file is an
+    /// [`Error::Feed`] before any load.
+    #[must_use]
+    pub fn feed(mut self, feed: Feed) -> Self {
+        match self.feeds.iter().position(|f| f.name() == feed.name()) {
+            Some(i) => self.feeds[i] = feed,
+            None => self.feeds.push(feed),
+        }
+        self
+    }
+
+    /// Use partition `index` of `count` of every unique and per-user feeder: rows
+    /// `index, index + count, ...` (what a distributed worker sets from its worker index,
+    /// so that no row is used twice across workers). Without it, all rows.
+    #[must_use]
+    pub fn feed_partition(mut self, index: u32, count: u32) -> Self {
+        self.feed_partition = Some((index, count));
         self
     }
 
@@ -364,6 +394,11 @@ impl Swarm {
         if self.specs.is_empty() {
             return Err(crate::error::ConfigError::NoUserTypes.into());
         }
+        let feeds = crate::feed::resolve(std::mem::take(&mut self.feeds), &config.feeds)?;
+        let feeds = Arc::new(FeedSet::new(feeds, self.feed_partition)?);
+        if !feeds.is_empty() {
+            self.scope.insert_arc(feeds.clone());
+        }
         let seed = config.seed.unwrap_or_else(rand::random);
         let thresholds = config.thresholds.clone();
         let shape = self.shape.or_else(|| {
@@ -398,6 +433,7 @@ impl Swarm {
             deltas: self.deltas,
             scope: self.scope,
         })?;
+        feeds.bind(handle.downgrade());
         let info = RunInfo {
             users: config.users,
             spawn_rate: config.spawn_rate,

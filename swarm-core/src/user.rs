@@ -110,6 +110,8 @@ pub struct UserContext {
     pub(crate) host: Option<Arc<Url>>,
     pub(crate) recorder: Recorder,
     pub(crate) scope: Arc<RunScope>,
+    /// The run's feeders as this user sees them.
+    pub(crate) feeds: crate::feed::UserFeeds,
 }
 
 impl fmt::Debug for UserContext {
@@ -192,7 +194,38 @@ impl UserContext {
             host: host.map(Arc::new),
             recorder: agg.recorder(),
             scope: Arc::new(RunScope::default()),
+            feeds: crate::feed::UserFeeds::default(),
         }
+    }
+
+    /// Draw a row of the feeder `name` (see [`Feed`](crate::Feed)) as a `T`: the next
+    /// row (sequential), one no other user got (unique), a random one, or this user's own
+    /// (per-user). Rows from CSV and JSON lines files convert through serde; in-memory
+    /// rows and generators must be of type `T`.
+    ///
+    /// When the feeder has run out and its policy is `stop-user` or `end-run`, this is
+    /// [`FeedError::Exhausted`](crate::FeedError::Exhausted): return it (`?`) and the user
+    /// stops cleanly, without a failure counted. An unknown name or a row that does not
+    /// fit `T` is an error too (counted as a failure of the task).
+    ///
+    /// ```
+    /// # use swarm_core::prelude::*;
+    /// #[derive(serde::Deserialize, Clone)]
+    /// struct Account { username: String, password: String }
+    /// # struct U;
+    /// # #[async_trait] impl User for U {
+    /// async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+    ///     let account = ctx.feed::<Account>("accounts")?;
+    ///     let _login = (&account.username, &account.password);
+    ///     Ok(U)
+    /// }
+    /// # fn tasks() -> Tasks<Self> { Tasks::new() } }
+    /// ```
+    pub fn feed<T>(&mut self, name: &str) -> Result<T, crate::FeedError>
+    where
+        T: serde::de::DeserializeOwned + Clone + 'static,
+    {
+        self.feeds.draw(&self.scope, name, self.id, &mut self.rng)
     }
 }
 

@@ -119,6 +119,18 @@ const CASES: &[(&str, &str, &[&str], &[&str])] = &[
     ),
     ("precise-timer", "false", &["--precise-timer", "false"], &[]),
     ("max-rps", "100", &["--max-rps", "100"], &[]),
+    (
+        "feed",
+        "[\"accounts=users.csv:unique\", \"ids=ids.jsonl:sequential:end-run\"]",
+        &[
+            "--feed",
+            "accounts=users.csv:unique",
+            "--feed",
+            "ids=ids.jsonl:sequential:end-run",
+        ],
+        &[],
+    ),
+    ("feed-partitions", "4", &["--feed-partitions", "4"], &[]),
     ("csv", "\"out/run\"", &["--csv", "out/run"], &[]),
     ("json", "\"out/run.json\"", &["--json", "out/run.json"], &[]),
     ("only-summary", "true", &["--only-summary"], &[]),

@@ -16,6 +16,7 @@ use futures::future::BoxFuture;
 use crate::config::Config;
 pub use crate::config::{Args, PlanArgs, ProcessArgs};
 use crate::error::{ConfigError, Error};
+use crate::feed::Feed;
 use crate::report::{console, exit_code, Report};
 use crate::runner::RunnerHandle;
 use crate::user::registered;
@@ -42,6 +43,7 @@ pub struct App {
     default_host: Option<HostFn>,
     settings: Vec<SwarmFn>,
     modes: Vec<Box<dyn RunMode>>,
+    feeds: Vec<Feed>,
 }
 
 impl std::fmt::Debug for App {
@@ -63,7 +65,19 @@ impl App {
             default_host: None,
             settings: Vec::new(),
             modes: Vec::new(),
+            feeds: Vec::new(),
         }
+    }
+
+    /// Add a feeder of test data (see [`Feed`]), or declare the row type of one whose
+    /// file `--feed` names: `App::new().feed(Feed::csv("accounts",
+    /// "accounts.csv").mode(FeedMode::Unique).typed::<Account>())` reads `accounts.csv`
+    /// unless `--feed accounts=other.csv[:MODE]` names another file, and checks every row
+    /// as an `Account` before any load.
+    #[must_use]
+    pub fn feed(mut self, feed: Feed) -> Self {
+        self.feeds.push(feed);
+        self
     }
 
     /// Add a run mode: its flags join the command line, and when they select it (say
@@ -149,11 +163,21 @@ impl App {
         if let Err(e) = select_users(&config.user_types) {
             return fail(&Error::Config(e));
         }
+        // Read the feeders once, before any load: a mode may start many runs (a worker's
+        // successive tests), each drawing from the same rows.
+        let feeds = match crate::feed::resolve(self.feeds, &config.feeds) {
+            Ok(f) => f,
+            Err(e) => return fail(&Error::Feed(e)),
+        };
+        let mut config = config;
+        config.feeds.clear();
+        let mut settings = self.settings;
+        settings.extend(feeds.into_iter().map(feed_fn));
         let ctx = ModeContext {
             config,
             matches: matches.clone(),
             default_host: self.default_host,
-            settings: self.settings,
+            settings,
         };
         block_on_runtime(mode.run(ctx))
     }
@@ -177,8 +201,15 @@ impl App {
             Ok(s) => s,
             Err(e) => return fail(&Error::Config(e)),
         };
-        block_on_runtime(run_cli(config, specs, self.default_host, self.settings))
+        let mut settings = self.settings;
+        settings.extend(self.feeds.into_iter().map(feed_fn));
+        block_on_runtime(run_cli(config, specs, self.default_host, settings))
     }
+}
+
+/// Adds a feeder to each run.
+fn feed_fn(feed: Feed) -> SwarmFn {
+    Arc::new(move |swarm: Swarm| swarm.feed(feed.clone()))
 }
 
 /// Run `fut` on a new multi-threaded runtime and turn its outcome into the exit code.
@@ -207,7 +238,7 @@ fn block_on_runtime(fut: impl Future<Output = Result<u8, Error>>) -> ExitCode {
 fn fail(e: &Error) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(match e {
-        Error::Config(_) => exit_code::CONFIG,
+        Error::Config(_) | Error::Feed(_) => exit_code::CONFIG,
         Error::Unreachable { .. } => exit_code::UNREACHABLE,
         Error::Report(_) => exit_code::REPORT,
         Error::TestStart { .. } => exit_code::RUNNER,

@@ -88,6 +88,12 @@ pub struct Config {
     /// instead of Tokio's 1 ms timer. On for the command line; off by default in the
     /// builder, whose runs may use Tokio's paused clock (`--precise-timer`).
     pub precise_timer: bool,
+    /// Feeders of test data (`--feed NAME=FILE[:MODE[:ON_EXHAUSTED]]`), laid over those
+    /// of the builder by name.
+    pub feeds: Vec<crate::feed::FeedArg>,
+    /// A worker's number of partitions of the unique and per-user feeders
+    /// (`--feed-partitions`; default: the master's expected worker count).
+    pub feed_partitions: Option<u32>,
 }
 
 impl Default for Config {
@@ -121,6 +127,8 @@ impl Default for Config {
             max_lateness: Duration::from_secs(1),
             precise_timer: false,
             max_rps: None,
+            feeds: Vec::new(),
+            feed_partitions: None,
         }
     }
 }

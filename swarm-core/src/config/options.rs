@@ -36,6 +36,7 @@ use url::Url;
 use super::{parse_host, Config};
 use crate::duration::parse_duration;
 use crate::error::ConfigError;
+use crate::feed::FeedArg;
 use crate::shape::BuiltinShape;
 use crate::threshold::Threshold;
 
@@ -239,6 +240,23 @@ pub struct PlanArgs {
     )]
     #[serde(default)]
     pub max_rps: Option<f64>,
+
+    /// Test data users draw from: NAME=FILE[:MODE[:ON_EXHAUSTED]], e.g. accounts=users.csv:unique; MODE sequential, unique, random or per-user; ON_EXHAUSTED recycle, stop-user or end-run (repeatable)
+    #[arg(
+        help_heading = PLAN,
+        long = "feed",
+        env = "SWARM_FEED",
+        value_delimiter = ';',
+        value_name = "NAME=FILE",
+        value_parser = feed_arg
+    )]
+    #[serde(default, deserialize_with = "feeds")]
+    pub feed: Option<Vec<FeedArg>>,
+
+    /// Worker: split unique and per-user feeders into this many partitions, one per worker (default: the master's --expect-workers)
+    #[arg(help_heading = PLAN, long, env = "SWARM_FEED_PARTITIONS", value_name = "N")]
+    #[serde(default)]
+    pub feed_partitions: Option<u32>,
 }
 
 /// The process options: how this process logs, where it writes its reports, its exit
@@ -337,6 +355,8 @@ impl Config {
             max_lateness,
             precise_timer,
             max_rps,
+            feed,
+            feed_partitions,
         } = plan;
         set(&mut self.users, users);
         set(&mut self.spawn_rate, spawn_rate);
@@ -358,6 +378,8 @@ impl Config {
         set(&mut self.max_lateness, max_lateness);
         set(&mut self.precise_timer, precise_timer);
         set(&mut self.max_rps, max_rps.map(Some));
+        set(&mut self.feeds, feed);
+        set(&mut self.feed_partitions, feed_partitions.map(Some));
         set(
             &mut self.user_types,
             (!user_types.is_empty()).then_some(user_types),
@@ -395,6 +417,38 @@ fn set<T>(slot: &mut T, value: Option<T>) {
 /// `--shape` for clap: the reason alone (clap names the flag and the value).
 fn shape_arg(s: &str) -> Result<BuiltinShape, String> {
     BuiltinShape::parse(s).map_err(reason)
+}
+
+/// `--feed` for clap.
+fn feed_arg(s: &str) -> Result<FeedArg, String> {
+    s.parse::<FeedArg>().map_err(|e| e.to_string())
+}
+
+/// `feed` in a config file: a string or a list of strings, as `--feed` writes them.
+fn feeds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<FeedArg>>, D::Error> {
+    let list = match toml::Value::deserialize(d)? {
+        toml::Value::String(s) => vec![s],
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                toml::Value::String(s) => Ok(s),
+                other => Err(D::Error::custom(format!(
+                    "expected a string such as \"accounts=users.csv:unique\", found a {}",
+                    other.type_str()
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        other => {
+            return Err(D::Error::custom(format!(
+                "expected a string or a list of strings, found a {}",
+                other.type_str()
+            )))
+        }
+    };
+    list.iter()
+        .map(|s| s.parse::<FeedArg>().map_err(D::Error::custom))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// `--threshold` for clap.

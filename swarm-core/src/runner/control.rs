@@ -45,6 +45,8 @@ pub enum Command {
     ResetStats,
     /// End the run (as when the run time is over).
     Stop,
+    /// End the run for this reason (a feeder that ran out with `end-run`).
+    End(StopReason),
     /// Ask for the statistics so far; `history` adds the per-second history rows.
     Snapshot {
         /// Where the snapshot goes.
@@ -188,6 +190,11 @@ fn check_rate(what: &'static str, value: f64) -> Result<(), CommandError> {
 }
 
 impl RunnerHandle {
+    /// A sender that does not keep the run alive (a feeder's `end-run`).
+    pub(crate) fn downgrade(&self) -> mpsc::WeakUnboundedSender<Command> {
+        self.tx.downgrade()
+    }
+
     /// Send a command as it is; `false` when the run is already over.
     pub fn send(&self, cmd: Command) -> bool {
         self.tx.send(cmd).is_ok()
@@ -345,6 +352,8 @@ pub enum StopReason {
     ShapeDone,
     /// A threshold with abort-on-fail failed.
     ThresholdAbort,
+    /// A feeder ran out of rows and its policy is `end-run` (its name is in the log).
+    FeedExhausted,
 }
 
 impl fmt::Display for StopReason {
@@ -355,6 +364,7 @@ impl fmt::Display for StopReason {
             StopReason::Detached => "all handles dropped",
             StopReason::ShapeDone => "load shape finished",
             StopReason::ThresholdAbort => "a threshold failed (aborted)",
+            StopReason::FeedExhausted => "a feeder ran out of rows (end-run)",
         })
     }
 }

@@ -292,6 +292,7 @@ impl Runner {
             host: self.host.clone(),
             recorder: self.agg.recorder(),
             scope: self.scope.clone(),
+            feeds: crate::feed::UserFeeds::default(),
         };
         let stop = CancellationToken::new();
         let kill = self.run_kill.child_token();
@@ -354,6 +355,7 @@ impl Runner {
                 self.agg.reset();
             }
             Command::Stop => return Some(StopReason::Stopped),
+            Command::End(reason) => return Some(reason),
             Command::Snapshot { reply, history } => {
                 self.agg.collect();
                 let _ = reply.send(self.agg.snapshot_with(self.running(), history));

@@ -67,7 +67,8 @@ pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext
         return;
     };
 
-    while !ctl.stop.is_cancelled() {
+    // A feeder that ran out (stop-user, end-run) stops the user too.
+    while !ctl.stop.is_cancelled() && !ctx.feeds.stopped() {
         let index = selector.next(&mut ctx.rng);
         if !ctl.limits.admit(index, &ctl.stop).await {
             break;
@@ -102,7 +103,7 @@ pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext
 pub(crate) async fn start_user<U: User>(ctx: &mut UserContext, ctl: &Control) -> Option<U> {
     let mut retry = START_RETRY;
     loop {
-        if ctl.stop.is_cancelled() {
+        if ctl.stop.is_cancelled() || ctx.feeds.stopped() {
             return None;
         }
         let before = ctx.recorder.failures_recorded();
@@ -146,7 +147,8 @@ pub(crate) fn report_error(
     before: u64,
     t0: Instant,
 ) {
-    if ctx.recorder.failures_recorded() != before {
+    // A feeder that ran out stops the user: its error is the way out, not a failure.
+    if ctx.recorder.failures_recorded() != before || ctx.feeds.stopped() {
         return;
     }
     let name = entry_name(ctx, task);

@@ -1,0 +1,352 @@
+//! Feeders under tokio's paused clock: sequential order, uniqueness over many users,
+//! per-user assignment, each exhaustion policy, partitions, and random draws.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use swarm_core::prelude::*;
+use swarm_core::{Feed, FeedMode, OnExhausted, StopReason};
+
+/// A row as the CSV files of these tests hold it.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Account {
+    id: u64,
+    #[allow(dead_code)]
+    password: String,
+}
+
+/// What the users drew: (user id, row id), and how many users stopped.
+#[derive(Default)]
+struct Drawn {
+    rows: Mutex<Vec<(u64, u64)>>,
+    stops: AtomicU32,
+}
+
+fn drawn(ctx: &UserContext) -> Arc<Drawn> {
+    ctx.setting::<Drawn>().expect("the test hands a Drawn")
+}
+
+/// Draws one row of `accounts` per task, every second.
+struct Drawer;
+
+#[async_trait]
+impl User for Drawer {
+    async fn on_start(_ctx: &mut UserContext) -> Result<Self, TaskError> {
+        Ok(Drawer)
+    }
+    fn tasks() -> Tasks<Self> {
+        Tasks::new().task("draw", Self::draw)
+    }
+    fn wait_time(&self) -> Wait {
+        Wait::constant(Duration::from_secs(1))
+    }
+    async fn on_stop(&mut self, ctx: &mut UserContext) -> Result<(), TaskError> {
+        drawn(ctx).stops.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl Drawer {
+    async fn draw(&mut self, ctx: &mut UserContext) -> TaskResult {
+        let row = ctx.feed::<Account>("accounts")?;
+        drawn(ctx)
+            .rows
+            .lock()
+            .unwrap()
+            .push((ctx.user_id(), row.id));
+        Ok(())
+    }
+}
+
+/// Draws its row in `on_start` (per-user: its own account), then again in each task.
+struct Member {
+    id: u64,
+}
+
+#[async_trait]
+impl User for Member {
+    async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+        let row = ctx.feed::<Account>("accounts")?;
+        Ok(Member { id: row.id })
+    }
+    fn tasks() -> Tasks<Self> {
+        Tasks::new().task("again", Self::again)
+    }
+    fn wait_time(&self) -> Wait {
+        Wait::constant(Duration::from_secs(1))
+    }
+}
+
+impl Member {
+    async fn again(&mut self, ctx: &mut UserContext) -> TaskResult {
+        let row = ctx.feed::<Account>("accounts")?;
+        assert_eq!(row.id, self.id, "a per-user row never changes");
+        drawn(ctx)
+            .rows
+            .lock()
+            .unwrap()
+            .push((ctx.user_id(), row.id));
+        Ok(())
+    }
+}
+
+/// A CSV file of `n` accounts with ids from 0.
+fn accounts_csv(dir: &tempfile::TempDir, n: u64) -> std::path::PathBuf {
+    let path = dir.path().join("accounts.csv");
+    let mut text = String::from("id,password\n");
+    for i in 0..n {
+        text.push_str(&format!("{i},pw-{i}\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn rows(d: &Drawn) -> Vec<(u64, u64)> {
+    d.rows.lock().unwrap().clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn sequential_rows_come_in_file_order_and_recycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Arc::new(Drawn::default());
+    let report = Swarm::new()
+        .user::<Drawer>()
+        .users(1)
+        .run_time(Duration::from_secs(12))
+        .feed(Feed::csv("accounts", accounts_csv(&dir, 5)).typed::<Account>())
+        .setting_arc(d.clone())
+        .run()
+        .await
+        .unwrap();
+    let ids: Vec<u64> = rows(&d).iter().map(|r| r.1).collect();
+    assert!(ids.len() >= 11, "a draw a second for 12 s: {ids:?}");
+    let want: Vec<u64> = (0..ids.len() as u64).map(|i| i % 5).collect();
+    assert_eq!(ids, want, "in file order, then again from the first");
+    assert_eq!(report.failures(), 0, "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn unique_rows_go_to_one_user_each_and_stop_users_when_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Arc::new(Drawn::default());
+    let report = Swarm::new()
+        .user::<Drawer>()
+        .users(200)
+        .spawn_rate(1000.0)
+        .run_time(Duration::from_secs(30))
+        .feed(
+            Feed::csv("accounts", accounts_csv(&dir, 1000))
+                .mode(FeedMode::Unique)
+                .typed::<Account>(),
+        )
+        .setting_arc(d.clone())
+        .run()
+        .await
+        .unwrap();
+    let ids: Vec<u64> = rows(&d).iter().map(|r| r.1).collect();
+    let unique: BTreeSet<u64> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "no row twice");
+    assert_eq!(unique, (0..1000).collect(), "every row used");
+    // Out of rows, every user stopped cleanly (on_stop ran) and nothing failed.
+    assert_eq!(d.stops.load(Ordering::SeqCst), 200);
+    assert_eq!(report.failures(), 0, "{report}");
+    assert_eq!(report.reason, StopReason::RunTime);
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_user_rows_follow_the_user_number() {
+    let d = Arc::new(Drawn::default());
+    let accounts: Vec<Account> = (0..50)
+        .map(|i| Account {
+            id: 1000 + i,
+            password: format!("pw-{i}"),
+        })
+        .collect();
+    let report = Swarm::new()
+        .user::<Member>()
+        .users(20)
+        .spawn_rate(100.0)
+        .run_time(Duration::from_secs(5))
+        .feed(Feed::rows("accounts", accounts).mode(FeedMode::PerUser))
+        .setting_arc(d.clone())
+        .run()
+        .await
+        .unwrap();
+    let mut by_user: HashMap<u64, BTreeSet<u64>> = HashMap::new();
+    for (user, id) in rows(&d) {
+        by_user.entry(user).or_default().insert(id);
+    }
+    assert_eq!(by_user.len(), 20, "every user drew");
+    for (user, ids) in &by_user {
+        assert_eq!(
+            ids,
+            &BTreeSet::from([1000 + user]),
+            "user {user} gets row {user}"
+        );
+    }
+    assert_eq!(report.failures(), 0, "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_user_with_fewer_rows_than_users_stops_the_rest_in_on_start() {
+    let d = Arc::new(Drawn::default());
+    let accounts: Vec<Account> = (0..3)
+        .map(|i| Account {
+            id: i,
+            password: String::new(),
+        })
+        .collect();
+    let report = Swarm::new()
+        .user::<Member>()
+        .users(5)
+        .spawn_rate(100.0)
+        .run_time(Duration::from_secs(5))
+        .feed(Feed::rows("accounts", accounts).mode(FeedMode::PerUser))
+        .setting_arc(d.clone())
+        .run()
+        .await
+        .unwrap();
+    let users: BTreeSet<u64> = rows(&d).iter().map(|r| r.0).collect();
+    assert_eq!(
+        users,
+        BTreeSet::from([0, 1, 2]),
+        "users 3 and 4 have no row"
+    );
+    // Their on_start returned the exhausted error once and stopped: no retry, no failure.
+    assert_eq!(report.failures(), 0, "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn end_run_ends_the_run_with_its_reason() {
+    let d = Arc::new(Drawn::default());
+    let report = Swarm::new()
+        .user::<Drawer>()
+        .users(3)
+        .spawn_rate(100.0)
+        .run_time(Duration::from_secs(3600))
+        .feed(
+            Feed::generator("accounts", |i| Account {
+                id: i,
+                password: String::new(),
+            })
+            .mode(FeedMode::Unique),
+        )
+        .feed(
+            Feed::rows(
+                "accounts",
+                (0..10)
+                    .map(|i| Account {
+                        id: i,
+                        password: String::new(),
+                    })
+                    .collect(),
+            )
+            .mode(FeedMode::Unique)
+            .on_exhausted(OnExhausted::EndRun),
+        )
+        .setting_arc(d.clone())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.reason, StopReason::FeedExhausted, "{report}");
+    assert!(
+        report.to_string().contains("a feeder ran out of rows"),
+        "the console report says why: {report}"
+    );
+    let ids: BTreeSet<u64> = rows(&d).iter().map(|r| r.1).collect();
+    assert_eq!(
+        ids,
+        (0..10).collect(),
+        "the later feeder of a name replaces the first"
+    );
+    assert!(
+        report.duration() < Duration::from_secs(60),
+        "ended long before the run time: {report}"
+    );
+    assert_eq!(report.failures(), 0, "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_partitions_split_a_unique_feeder_without_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = accounts_csv(&dir, 11);
+    let mut union = Vec::new();
+    for index in 0..2 {
+        let d = Arc::new(Drawn::default());
+        Swarm::new()
+            .user::<Drawer>()
+            .users(4)
+            .spawn_rate(100.0)
+            .run_time(Duration::from_secs(10))
+            .feed(Feed::csv("accounts", &path).mode(FeedMode::Unique))
+            .feed_partition(index, 2)
+            .setting_arc(d.clone())
+            .run()
+            .await
+            .unwrap();
+        let ids: BTreeSet<u64> = rows(&d).iter().map(|r| r.1).collect();
+        assert!(
+            ids.iter().all(|i| i % 2 == u64::from(index)),
+            "partition {index} holds rows {index}, {index} + 2, ...: {ids:?}"
+        );
+        union.extend(rows(&d).into_iter().map(|r| r.1));
+    }
+    let set: BTreeSet<u64> = union.iter().copied().collect();
+    assert_eq!(set.len(), union.len(), "no row in both partitions");
+    assert_eq!(set, (0..11).collect(), "together they cover the file");
+}
+
+#[tokio::test(start_paused = true)]
+async fn random_rows_stay_in_range_and_follow_the_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = accounts_csv(&dir, 7);
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let d = Arc::new(Drawn::default());
+        Swarm::new()
+            .user::<Drawer>()
+            .users(1)
+            .seed(42)
+            .run_time(Duration::from_secs(30))
+            .feed(Feed::csv("accounts", &path).mode(FeedMode::Random))
+            .setting_arc(d.clone())
+            .run()
+            .await
+            .unwrap();
+        runs.push(rows(&d).iter().map(|r| r.1).collect::<Vec<_>>());
+    }
+    assert!(runs[0].len() >= 29, "{:?}", runs[0]);
+    assert!(runs[0].iter().all(|&i| i < 7));
+    let distinct: BTreeSet<u64> = runs[0].iter().copied().collect();
+    assert!(
+        distinct.len() > 1,
+        "not the same row every time: {:?}",
+        runs[0]
+    );
+    assert_eq!(runs[0], runs[1], "the same seed draws the same rows");
+}
+
+#[tokio::test(start_paused = true)]
+async fn json_lines_rows_convert_to_the_row_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.jsonl");
+    std::fs::write(
+        &path,
+        "{\"id\": 7, \"password\": \"a\"}\n\n{\"id\": 8, \"password\": \"b\"}\n",
+    )
+    .unwrap();
+    let d = Arc::new(Drawn::default());
+    Swarm::new()
+        .user::<Drawer>()
+        .users(1)
+        .run_time(Duration::from_secs(4))
+        .feed(Feed::json_lines("accounts", &path).typed::<Account>())
+        .setting_arc(d.clone())
+        .run()
+        .await
+        .unwrap();
+    let ids: Vec<u64> = rows(&d).iter().map(|r| r.1).collect();
+    assert_eq!(&ids[..4], &[7, 8, 7, 8], "blank lines are skipped");
+}
