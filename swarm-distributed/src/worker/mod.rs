@@ -15,6 +15,7 @@ mod report;
 use report::{drop_unsent, running_counts, send, ship, to_u64, wire, Shipped};
 
 use crate::heartbeat::{HEARTBEAT_INTERVAL, WORKER_REPORT_INTERVAL};
+use crate::proto::{Ack, MasterMessage, Value};
 use crate::session::{Directive, WorkerSession};
 use crate::transport::{Connection, NodeId, TransportError, TransportOptions};
 
@@ -98,9 +99,13 @@ pub(crate) async fn run(
     .await
     .map_err(unreachable)?;
     let mut session = WorkerSession::new(crate::LOCUST_VERSION);
-    link.handshake(session.version())
+    let ack = link
+        .handshake(session.version())
         .await
         .map_err(unreachable)?;
+    // The master's index of this worker: its partition of the unique and per-user
+    // feeders (the same again when this client id registers again).
+    let mut worker_index: Option<u64> = ack.index.and_then(|i| u64::try_from(i).ok());
     eprintln!(
         "worker {} joined the Locust master at {endpoint} with user types {}",
         link.node_id(),
@@ -235,12 +240,15 @@ pub(crate) async fn run(
                 };
                 last_heard = Instant::now();
                 registering = false;
+                if let MasterMessage::Ack(Ack { index: Some(i) }) = &envelope.message {
+                    worker_index = u64::try_from(*i).ok();
+                }
                 let handled = session.on_message(envelope);
                 for m in &handled.send {
                     send(&mut link, m).await;
                 }
                 match handled.directive {
-                    Directive::Spawn { user_classes_count, host: master_host, stop_timeout, .. } => {
+                    Directive::Spawn { user_classes_count, host: master_host, stop_timeout, parsed_options, .. } => {
                         if let Some(m) = WorkerSession::unknown_classes(
                             user_classes_count.keys(),
                             &known.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -264,7 +272,8 @@ pub(crate) async fn run(
                                 Some(h) => Some(h),
                                 None => resolve_host(&mut ctx, &mut host).await?,
                             };
-                            match start_run(&ctx, target.as_deref(), stop_timeout) {
+                            let partition = feed_partition(&ctx, worker_index, &parsed_options);
+                            match start_run(&ctx, target.as_deref(), stop_timeout, partition) {
                                 Ok(r) => run = Some(r),
                                 Err(e) => {
                                     tracing::error!("cannot start the run: {e}");
@@ -392,6 +401,7 @@ fn start_run(
     ctx: &ModeContext,
     host: Option<&str>,
     stop_timeout: Duration,
+    feed_partition: Option<(u32, u32)>,
 ) -> Result<ActiveRun, swarm_core::Error> {
     // The master drives the users: the local load model (shape, run time, open model,
     // thresholds) does not apply.
@@ -413,6 +423,9 @@ fn start_run(
     if let Some(h) = host {
         swarm = swarm.host(h);
     }
+    if let Some((index, count)) = feed_partition {
+        swarm = swarm.feed_partition(index, count);
+    }
     let (handle, fut) = swarm.start()?;
     let events = handle.subscribe();
     Ok(ActiveRun {
@@ -423,6 +436,24 @@ fn start_run(
         stopping: None,
         final_stats: None,
     })
+}
+
+/// This worker's partition of the unique and per-user feeders: its index from the
+/// master's `ack`, of `--feed-partitions`, else of the master's `--expect-workers` (in
+/// the spawn's options; 1 when absent).
+fn feed_partition(
+    ctx: &ModeContext,
+    index: Option<u64>,
+    parsed_options: &Value,
+) -> Option<(u32, u32)> {
+    let index = u32::try_from(index?).unwrap_or(u32::MAX);
+    let expected = parsed_options
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("expect_workers")))
+        .and_then(|(_, v)| v.as_u64())
+        .and_then(|n| u32::try_from(n).ok());
+    let count = ctx.config().feed_partitions.or(expected).unwrap_or(1);
+    Some((index, count))
 }
 
 /// The host users aim at when the master names none: `--host`, else the app's default
