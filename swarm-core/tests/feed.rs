@@ -107,19 +107,50 @@ fn rows(d: &Drawn) -> Vec<(u64, u64)> {
     d.rows.lock().unwrap().clone()
 }
 
+/// Accounts with these ids, in memory.
+fn accounts(ids: std::ops::Range<u64>) -> Vec<Account> {
+    ids.map(|id| Account {
+        id,
+        password: format!("pw-{id}"),
+    })
+    .collect()
+}
+
+/// Run `users` [`Drawer`]s for `secs` with this feeder (and whatever `more` adds); the
+/// report and what they drew.
+async fn drawers(
+    users: u32,
+    secs: u64,
+    feed: Feed,
+    more: impl FnOnce(Swarm) -> Swarm,
+) -> (Report, Arc<Drawn>) {
+    run_users::<Drawer>(users, secs, feed, more).await
+}
+
+/// As [`drawers`], with users of type `U`.
+async fn run_users<U: User>(
+    users: u32,
+    secs: u64,
+    feed: Feed,
+    more: impl FnOnce(Swarm) -> Swarm,
+) -> (Report, Arc<Drawn>) {
+    let d = Arc::new(Drawn::default());
+    let swarm = Swarm::new()
+        .user::<U>()
+        .users(users)
+        .spawn_rate(1000.0)
+        .run_time(Duration::from_secs(secs))
+        .feed(feed)
+        .setting_arc(d.clone());
+    let report = more(swarm).run().await.unwrap();
+    (report, d)
+}
+
 #[tokio::test(start_paused = true)]
 async fn sequential_rows_come_in_file_order_and_recycle() {
     let dir = tempfile::tempdir().unwrap();
-    let d = Arc::new(Drawn::default());
-    let report = Swarm::new()
-        .user::<Drawer>()
-        .users(1)
-        .run_time(Duration::from_secs(12))
-        .feed(Feed::csv("accounts", accounts_csv(&dir, 5)).typed::<Account>())
-        .setting_arc(d.clone())
-        .run()
-        .await
-        .unwrap();
+    let feed = Feed::csv("accounts", accounts_csv(&dir, 5)).typed::<Account>();
+    let (report, d) = drawers(1, 12, feed, |s| s).await;
     let ids: Vec<u64> = rows(&d).iter().map(|r| r.1).collect();
     assert!(ids.len() >= 11, "a draw a second for 12 s: {ids:?}");
     let want: Vec<u64> = (0..ids.len() as u64).map(|i| i % 5).collect();
@@ -130,21 +161,10 @@ async fn sequential_rows_come_in_file_order_and_recycle() {
 #[tokio::test(start_paused = true)]
 async fn unique_rows_go_to_one_user_each_and_stop_users_when_out() {
     let dir = tempfile::tempdir().unwrap();
-    let d = Arc::new(Drawn::default());
-    let report = Swarm::new()
-        .user::<Drawer>()
-        .users(200)
-        .spawn_rate(1000.0)
-        .run_time(Duration::from_secs(30))
-        .feed(
-            Feed::csv("accounts", accounts_csv(&dir, 1000))
-                .mode(FeedMode::Unique)
-                .typed::<Account>(),
-        )
-        .setting_arc(d.clone())
-        .run()
-        .await
-        .unwrap();
+    let feed = Feed::csv("accounts", accounts_csv(&dir, 1000))
+        .mode(FeedMode::Unique)
+        .typed::<Account>();
+    let (report, d) = drawers(200, 30, feed, |s| s).await;
     let ids: Vec<u64> = rows(&d).iter().map(|r| r.1).collect();
     let unique: BTreeSet<u64> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len(), "no row twice");
@@ -157,23 +177,8 @@ async fn unique_rows_go_to_one_user_each_and_stop_users_when_out() {
 
 #[tokio::test(start_paused = true)]
 async fn per_user_rows_follow_the_user_number() {
-    let d = Arc::new(Drawn::default());
-    let accounts: Vec<Account> = (0..50)
-        .map(|i| Account {
-            id: 1000 + i,
-            password: format!("pw-{i}"),
-        })
-        .collect();
-    let report = Swarm::new()
-        .user::<Member>()
-        .users(20)
-        .spawn_rate(100.0)
-        .run_time(Duration::from_secs(5))
-        .feed(Feed::rows("accounts", accounts).mode(FeedMode::PerUser))
-        .setting_arc(d.clone())
-        .run()
-        .await
-        .unwrap();
+    let feed = Feed::rows("accounts", accounts(1000..1050)).mode(FeedMode::PerUser);
+    let (report, d) = run_users::<Member>(20, 5, feed, |s| s).await;
     let mut by_user: HashMap<u64, BTreeSet<u64>> = HashMap::new();
     for (user, id) in rows(&d) {
         by_user.entry(user).or_default().insert(id);
@@ -191,23 +196,8 @@ async fn per_user_rows_follow_the_user_number() {
 
 #[tokio::test(start_paused = true)]
 async fn per_user_with_fewer_rows_than_users_stops_the_rest_in_on_start() {
-    let d = Arc::new(Drawn::default());
-    let accounts: Vec<Account> = (0..3)
-        .map(|i| Account {
-            id: i,
-            password: String::new(),
-        })
-        .collect();
-    let report = Swarm::new()
-        .user::<Member>()
-        .users(5)
-        .spawn_rate(100.0)
-        .run_time(Duration::from_secs(5))
-        .feed(Feed::rows("accounts", accounts).mode(FeedMode::PerUser))
-        .setting_arc(d.clone())
-        .run()
-        .await
-        .unwrap();
+    let feed = Feed::rows("accounts", accounts(0..3)).mode(FeedMode::PerUser);
+    let (report, d) = run_users::<Member>(5, 5, feed, |s| s).await;
     let users: BTreeSet<u64> = rows(&d).iter().map(|r| r.0).collect();
     assert_eq!(
         users,
@@ -220,36 +210,15 @@ async fn per_user_with_fewer_rows_than_users_stops_the_rest_in_on_start() {
 
 #[tokio::test(start_paused = true)]
 async fn end_run_ends_the_run_with_its_reason() {
-    let d = Arc::new(Drawn::default());
-    let report = Swarm::new()
-        .user::<Drawer>()
-        .users(3)
-        .spawn_rate(100.0)
-        .run_time(Duration::from_secs(3600))
-        .feed(
-            Feed::generator("accounts", |i| Account {
-                id: i,
-                password: String::new(),
-            })
-            .mode(FeedMode::Unique),
-        )
-        .feed(
-            Feed::rows(
-                "accounts",
-                (0..10)
-                    .map(|i| Account {
-                        id: i,
-                        password: String::new(),
-                    })
-                    .collect(),
-            )
-            .mode(FeedMode::Unique)
-            .on_exhausted(OnExhausted::EndRun),
-        )
-        .setting_arc(d.clone())
-        .run()
-        .await
-        .unwrap();
+    let generated = Feed::generator("accounts", |i| Account {
+        id: i,
+        password: String::new(),
+    })
+    .mode(FeedMode::Unique);
+    let ten = Feed::rows("accounts", accounts(0..10))
+        .mode(FeedMode::Unique)
+        .on_exhausted(OnExhausted::EndRun);
+    let (report, d) = drawers(3, 3600, generated, |s| s.feed(ten)).await;
     assert_eq!(report.reason, StopReason::FeedExhausted, "{report}");
     assert!(
         report.to_string().contains("a feeder ran out of rows"),
@@ -274,18 +243,8 @@ async fn two_partitions_split_a_unique_feeder_without_overlap() {
     let path = accounts_csv(&dir, 11);
     let mut union = Vec::new();
     for index in 0..2 {
-        let d = Arc::new(Drawn::default());
-        Swarm::new()
-            .user::<Drawer>()
-            .users(4)
-            .spawn_rate(100.0)
-            .run_time(Duration::from_secs(10))
-            .feed(Feed::csv("accounts", &path).mode(FeedMode::Unique))
-            .feed_partition(index, 2)
-            .setting_arc(d.clone())
-            .run()
-            .await
-            .unwrap();
+        let feed = Feed::csv("accounts", &path).mode(FeedMode::Unique);
+        let (_, d) = drawers(4, 10, feed, |s| s.feed_partition(index, 2)).await;
         let ids: BTreeSet<u64> = rows(&d).iter().map(|r| r.1).collect();
         assert!(
             ids.iter().all(|i| i % 2 == u64::from(index)),
@@ -304,17 +263,8 @@ async fn random_rows_stay_in_range_and_follow_the_seed() {
     let path = accounts_csv(&dir, 7);
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let d = Arc::new(Drawn::default());
-        Swarm::new()
-            .user::<Drawer>()
-            .users(1)
-            .seed(42)
-            .run_time(Duration::from_secs(30))
-            .feed(Feed::csv("accounts", &path).mode(FeedMode::Random))
-            .setting_arc(d.clone())
-            .run()
-            .await
-            .unwrap();
+        let feed = Feed::csv("accounts", &path).mode(FeedMode::Random);
+        let (_, d) = drawers(1, 30, feed, |s| s.seed(42)).await;
         runs.push(rows(&d).iter().map(|r| r.1).collect::<Vec<_>>());
     }
     assert!(runs[0].len() >= 29, "{:?}", runs[0]);
@@ -337,16 +287,8 @@ async fn json_lines_rows_convert_to_the_row_type() {
         "{\"id\": 7, \"password\": \"a\"}\n\n{\"id\": 8, \"password\": \"b\"}\n",
     )
     .unwrap();
-    let d = Arc::new(Drawn::default());
-    Swarm::new()
-        .user::<Drawer>()
-        .users(1)
-        .run_time(Duration::from_secs(4))
-        .feed(Feed::json_lines("accounts", &path).typed::<Account>())
-        .setting_arc(d.clone())
-        .run()
-        .await
-        .unwrap();
+    let feed = Feed::json_lines("accounts", &path).typed::<Account>();
+    let (_, d) = drawers(1, 4, feed, |s| s).await;
     let ids: Vec<u64> = rows(&d).iter().map(|r| r.1).collect();
     assert_eq!(&ids[..4], &[7, 8, 7, 8], "blank lines are skipped");
 }

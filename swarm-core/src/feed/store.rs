@@ -52,18 +52,62 @@ pub(crate) type GenFn<T> = Arc<dyn Fn(u64) -> T + Send + Sync>;
 
 pub(crate) struct CsvRows {
     headers: csv::StringRecord,
-    /// Every field's text, one after another.
-    text: String,
-    /// The end of each field in `text`; row `r` has fields `r * cols .. (r + 1) * cols`.
-    ends: Vec<u32>,
+    /// Every field; row `r` has fields `r * cols .. (r + 1) * cols`.
+    fields: Packed,
     cols: usize,
 }
 
 pub(crate) struct JsonRows {
-    /// The lines' text, one after another.
+    /// Every line.
+    lines: Packed,
+}
+
+/// Pieces of text one after another, with the end of each (4 bytes a piece).
+struct Packed {
     text: String,
-    /// The end of each line in `text`.
     ends: Vec<u32>,
+}
+
+impl Packed {
+    fn with_capacity(bytes: usize) -> Self {
+        Packed {
+            text: String::with_capacity(bytes),
+            ends: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Piece `i`.
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    fn push(&mut self, piece: &str, name: &str, path: &Path) -> Result<(), FeedError> {
+        self.text.push_str(piece);
+        let end = u32::try_from(self.text.len()).map_err(|_| FeedError::TooLarge {
+            name: name.to_owned(),
+            path: path.to_owned(),
+        })?;
+        self.ends.push(end);
+        Ok(())
+    }
+
+    /// The pieces, or [`FeedError::Empty`] (with `what` said of the file) when none.
+    fn finish(mut self, name: &str, path: &Path, what: &str) -> Result<Self, FeedError> {
+        if self.ends.is_empty() {
+            return Err(FeedError::Empty {
+                name: name.to_owned(),
+                source_desc: format!("{} {what}", path.display()),
+            });
+        }
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        Ok(self)
+    }
 }
 
 thread_local! {
@@ -75,8 +119,8 @@ impl Store {
     /// How many rows; `None` for a generator (no end).
     pub(crate) fn len(&self) -> Option<u64> {
         match self {
-            Store::Csv(c) => Some((c.ends.len() / c.cols.max(1)) as u64),
-            Store::Json(j) => Some(j.ends.len() as u64),
+            Store::Csv(c) => Some((c.fields.len() / c.cols.max(1)) as u64),
+            Store::Json(j) => Some(j.lines.len() as u64),
             Store::Values { len, .. } => Some(*len),
             Store::Generator { .. } => None,
         }
@@ -104,24 +148,13 @@ impl Store {
         match self {
             Store::Csv(c) => RECORD.with_borrow_mut(|rec| {
                 rec.clear();
-                let first = i * c.cols;
-                let mut start = if first == 0 {
-                    0
-                } else {
-                    c.ends[first - 1] as usize
-                };
-                for &end in &c.ends[first..first + c.cols] {
-                    rec.push_field(&c.text[start..end as usize]);
-                    start = end as usize;
+                for f in i * c.cols..(i + 1) * c.cols {
+                    rec.push_field(c.fields.get(f));
                 }
                 rec.deserialize::<T>(Some(&c.headers))
                     .map_err(|e| bad(e.to_string()))
             }),
-            Store::Json(j) => {
-                let start = if i == 0 { 0 } else { j.ends[i - 1] as usize };
-                serde_json::from_str(&j.text[start..j.ends[i] as usize])
-                    .map_err(|e| bad(e.to_string()))
-            }
+            Store::Json(j) => serde_json::from_str(j.lines.get(i)).map_err(|e| bad(e.to_string())),
             Store::Values { rows, holds, .. } => rows
                 .downcast_ref::<Vec<T>>()
                 .map(|v| v[i].clone())
@@ -152,8 +185,7 @@ impl Store {
             |e: &csv::Error, headers: Option<&csv::StringRecord>| csv_error(name, path, e, headers);
         let headers = reader.headers().map_err(|e| malformed(&e, None))?.clone();
         let cols = headers.len();
-        let mut text = String::with_capacity(usize::try_from(size).unwrap_or(0));
-        let mut ends: Vec<u32> = Vec::new();
+        let mut fields = Packed::with_capacity(usize::try_from(size).unwrap_or(0));
         let mut rec = csv::StringRecord::new();
         let mut first = true;
         loop {
@@ -185,26 +217,12 @@ impl Store {
             }
             first = false;
             for field in &rec {
-                text.push_str(field);
-                let end = u32::try_from(text.len()).map_err(|_| FeedError::TooLarge {
-                    name: name.to_owned(),
-                    path: path.to_owned(),
-                })?;
-                ends.push(end);
+                fields.push(field, name, path)?;
             }
         }
-        if ends.is_empty() {
-            return Err(FeedError::Empty {
-                name: name.to_owned(),
-                source_desc: format!("{} has a header and no data rows", path.display()),
-            });
-        }
-        text.shrink_to_fit();
-        ends.shrink_to_fit();
         Ok(Store::Csv(CsvRows {
             headers,
-            text,
-            ends,
+            fields: fields.finish(name, path, "has a header and no data rows")?,
             cols,
         }))
     }
@@ -222,8 +240,7 @@ impl Store {
             source,
         };
         let file = std::fs::read_to_string(path).map_err(read)?;
-        let mut text = String::with_capacity(file.len());
-        let mut ends: Vec<u32> = Vec::new();
+        let mut lines = Packed::with_capacity(file.len());
         for (n, line) in file.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() {
@@ -248,22 +265,11 @@ impl Store {
                     message,
                 });
             }
-            text.push_str(line);
-            let end = u32::try_from(text.len()).map_err(|_| FeedError::TooLarge {
-                name: name.to_owned(),
-                path: path.to_owned(),
-            })?;
-            ends.push(end);
+            lines.push(line, name, path)?;
         }
-        if ends.is_empty() {
-            return Err(FeedError::Empty {
-                name: name.to_owned(),
-                source_desc: format!("{} has no lines", path.display()),
-            });
-        }
-        text.shrink_to_fit();
-        ends.shrink_to_fit();
-        Ok(Store::Json(JsonRows { text, ends }))
+        Ok(Store::Json(JsonRows {
+            lines: lines.finish(name, path, "has no lines")?,
+        }))
     }
 }
 
