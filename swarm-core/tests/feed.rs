@@ -220,6 +220,11 @@ async fn end_run_ends_the_run_with_its_reason() {
         .on_exhausted(OnExhausted::EndRun);
     let (report, d) = drawers(3, 3600, generated, |s| s.feed(ten)).await;
     assert_eq!(report.reason, StopReason::FeedExhausted, "{report}");
+    assert_eq!(
+        serde_json::to_value(report.reason).unwrap(),
+        "feed_exhausted",
+        "stop_reason in the JSON report"
+    );
     assert!(
         report.to_string().contains("a feeder ran out of rows"),
         "the console report says why: {report}"
