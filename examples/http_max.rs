@@ -1,20 +1,39 @@
 //! The throughput benchmark's scenario: GET `/` with no wait at all.
 //!
+//! With a feeder named `rows` (`--feed rows=users.csv:unique`, columns `user,password`),
+//! each request first draws a row: `benches/feeder.sh` measures what a draw costs.
+//!
 //! ```text
 //! cargo run --release --example http_max -- -H http://127.0.0.1:8080 -u 50 -r 50 -t 20s
 //! ```
 use swarm_core::prelude::*;
+use swarm_core::FeedError;
 use swarm_http::HttpClient;
+
+/// A row of the `rows` feeder.
+#[derive(Clone, serde::Deserialize)]
+struct Row {
+    user: String,
+    password: String,
+}
 
 struct MaxUser {
     http: HttpClient,
+    /// Whether the run has a `rows` feeder to draw from.
+    feed: bool,
 }
 
 #[async_trait]
 impl User for MaxUser {
     async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+        let feed = match ctx.feed::<Row>("rows") {
+            Ok(_) => true,
+            Err(FeedError::Unknown { .. }) => false,
+            Err(e) => return Err(e.into()),
+        };
         Ok(MaxUser {
             http: HttpClient::new(ctx)?,
+            feed,
         })
     }
 
@@ -24,7 +43,11 @@ impl User for MaxUser {
 }
 
 impl MaxUser {
-    async fn root(&mut self, _ctx: &mut UserContext) -> TaskResult {
+    async fn root(&mut self, ctx: &mut UserContext) -> TaskResult {
+        if self.feed {
+            let row = ctx.feed::<Row>("rows")?;
+            std::hint::black_box((&row.user, &row.password));
+        }
         self.http.get("/").send().await?;
         Ok(())
     }
