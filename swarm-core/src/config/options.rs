@@ -241,7 +241,7 @@ pub struct PlanArgs {
     #[serde(default)]
     pub max_rps: Option<f64>,
 
-    /// Test data users draw from: NAME=FILE[:MODE[:ON_EXHAUSTED]], e.g. accounts=users.csv:unique; MODE sequential, unique, random or per-user; ON_EXHAUSTED recycle, stop-user or end-run (repeatable)
+    /// Test data users draw from: NAME=FILE:MODE:ON_EXHAUSTED (the last two optional), e.g. accounts=users.csv:unique; MODE sequential, unique, random or per-user; ON_EXHAUSTED recycle, stop-user or end-run (repeatable)
     #[arg(
         help_heading = PLAN,
         long = "feed",
