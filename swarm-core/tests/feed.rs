@@ -297,3 +297,24 @@ async fn json_lines_rows_convert_to_the_row_type() {
     let ids: Vec<u64> = rows(&d).iter().map(|r| r.1).collect();
     assert_eq!(&ids[..4], &[7, 8, 7, 8], "blank lines are skipped");
 }
+
+#[tokio::test(start_paused = true)]
+async fn without_a_row_type_a_bad_row_is_a_counted_failure_when_drawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.csv");
+    std::fs::write(&path, "id,password\n0,a\nnot-a-number,b\n2,c\n").unwrap();
+    // Sequential and recycling: every third draw is the bad row.
+    let (report, d) = drawers(1, 9, Feed::csv("accounts", &path), |s| s).await;
+    let ids: Vec<u64> = rows(&d).iter().map(|r| r.1).collect();
+    assert_eq!(&ids[..4], &[0, 2, 0, 2], "the good rows were drawn");
+    assert!(
+        report.failures() >= 2,
+        "each draw of the bad row failed: {report}"
+    );
+    assert_eq!(
+        report.failures() as usize,
+        ids.len() / 2,
+        "one failure a bad draw: {report}"
+    );
+    assert_eq!(report.reason, StopReason::RunTime, "the run went on");
+}

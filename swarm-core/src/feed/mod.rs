@@ -421,6 +421,12 @@ impl Feed {
     /// Check every row of the file as a `T` when it loads, so a header that does not
     /// match `T` or a malformed row is an error before any load (naming its line and
     /// column), not a failure during the run.
+    ///
+    /// Without it (a scenario that chooses to skip bad rows), only the file's structure
+    /// is checked when it loads (a CSV row with the wrong number of fields, a line that
+    /// is not JSON), and a row that does not fit the type asked for is
+    /// [`FeedError::BadRow`] when drawn: with `?`, a counted failure of that task, and
+    /// the run goes on.
     #[must_use]
     pub fn typed<T: DeserializeOwned>(mut self) -> Self {
         self.check = Some(Check::of::<T>());
