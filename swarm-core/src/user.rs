@@ -201,7 +201,8 @@ impl UserContext {
     /// Draw a row of the feeder `name` (see [`Feed`](crate::Feed)) as a `T`: the next
     /// row (sequential), one no other user got (unique), a random one, or this user's own
     /// (per-user). Rows from CSV and JSON lines files convert through serde; in-memory
-    /// rows and generators must be of type `T`.
+    /// rows and generators must be of type `T` (which, as for files, derives
+    /// `serde::Deserialize` and `Clone`).
     ///
     /// When the feeder has run out and its policy is `stop-user` or `end-run`, this is
     /// [`FeedError::Exhausted`](crate::FeedError::Exhausted): return it (`?`) and the user
