@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::config::{parse_host_for, Config};
 use crate::error::ConfigError;
 use crate::error::Error;
-use crate::report::{Report, RunInfo};
+use crate::report::{Report, ReportFiles, RunInfo};
 use crate::runner::{Observer, Plan, Progress, Runner, RunnerHandle, UserSpec};
 use crate::shape::LoadShape;
 use crate::threshold::Threshold;
@@ -235,6 +235,29 @@ impl Swarm {
         self
     }
 
+    /// Also write the self-contained HTML report to this file.
+    #[must_use]
+    pub fn html(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.html = Some(path.into());
+        self
+    }
+
+    /// Also write a JUnit XML report (a test case per threshold and per failing entry).
+    #[must_use]
+    pub fn junit(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.junit = Some(path.into());
+        self
+    }
+
+    /// Compare the run with an earlier run's JSON report ([`Report::comparison`]);
+    /// thresholds such as `p95 < baseline * 1.1` take their limits from it. A file that
+    /// is not a JSON report of this schema makes `run` fail before any load.
+    #[must_use]
+    pub fn baseline(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.baseline = Some(path.into());
+        self
+    }
+
     /// Check the host accepts TCP connections before the run (on by default).
     #[must_use]
     pub fn preflight(mut self, on: bool) -> Self {
@@ -348,7 +371,7 @@ impl Swarm {
     }
 
     #[allow(clippy::type_complexity)]
-    fn prepare(mut self) -> Result<(Runner, RunnerHandle, Config, RunInfo, Vec<Threshold>), Error> {
+    fn prepare(mut self) -> Result<Prepared, Error> {
         if let Some(h) = self.host.take() {
             self.config.host = Some(parse_host_for("host", &h)?);
         }
@@ -365,7 +388,17 @@ impl Swarm {
             return Err(crate::error::ConfigError::NoUserTypes.into());
         }
         let seed = config.seed.unwrap_or_else(rand::random);
-        let thresholds = config.thresholds.clone();
+        let baseline = config
+            .baseline
+            .as_ref()
+            .map(crate::report::Baseline::load)
+            .transpose()?;
+        let thresholds = config
+            .thresholds
+            .iter()
+            .map(|t| t.resolve(baseline.as_ref().map(|b| &b.snapshot)))
+            .collect::<Result<Vec<Threshold>, _>>()
+            .map_err(ConfigError::from)?;
         let shape = self.shape.or_else(|| {
             config
                 .shape
@@ -409,7 +442,14 @@ impl Swarm {
         for obs in self.observers {
             runner.observe(obs);
         }
-        Ok((runner, handle, config, info, thresholds))
+        Ok(Prepared {
+            runner,
+            handle,
+            config,
+            info,
+            thresholds,
+            baseline,
+        })
     }
 
     /// Start the run in the background: the handle drives it, the future gives the
@@ -417,7 +457,14 @@ impl Swarm {
     pub fn start(
         self,
     ) -> Result<(RunnerHandle, impl Future<Output = Result<Report, Error>>), Error> {
-        let (runner, handle, config, info, thresholds) = self.prepare()?;
+        let Prepared {
+            runner,
+            handle,
+            config,
+            info,
+            thresholds,
+            baseline,
+        } = self.prepare()?;
         let join: JoinHandle<Result<Report, Error>> = tokio::spawn(async move {
             if config.preflight {
                 if let Some(host) = &config.host {
@@ -451,14 +498,10 @@ impl Swarm {
                 info,
                 config.exit_code_on_error,
             )
-            .with_thresholds(&thresholds);
+            .with_thresholds(&thresholds)
+            .with_baseline(baseline.as_ref());
             report.hook_errors = hook_errors;
-            if let Some(prefix) = &config.csv {
-                report.write_csv(prefix)?;
-            }
-            if let Some(path) = &config.json {
-                report.write_json(path)?;
-            }
+            ReportFiles::of(&config).write(&report)?;
             Ok(report)
         });
         let fut = async move {
@@ -519,4 +562,15 @@ pub(crate) async fn preflight(host: &url::Url) -> Result<(), Error> {
         Ok(Err(e)) => Err(unreachable(e.to_string())),
         Err(_) => Err(unreachable("no answer within 3 s".to_owned())),
     }
+}
+
+/// A run ready to start: what [`Swarm::prepare`] checked and built.
+struct Prepared {
+    runner: Runner,
+    handle: RunnerHandle,
+    config: Config,
+    info: RunInfo,
+    /// With their baseline limits resolved.
+    thresholds: Vec<Threshold>,
+    baseline: Option<crate::report::Baseline>,
 }

@@ -5,7 +5,6 @@
 use std::ffi::OsString;
 use std::future::Future;
 use std::io::{IsTerminal, Write as _};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +15,7 @@ use futures::future::BoxFuture;
 use crate::config::Config;
 pub use crate::config::{Args, PlanArgs, ProcessArgs};
 use crate::error::{ConfigError, Error};
-use crate::report::{console, exit_code, Report};
+use crate::report::{console, exit_code, ReportFiles};
 use crate::runner::RunnerHandle;
 use crate::user::registered;
 use crate::Swarm;
@@ -253,8 +252,7 @@ pub(crate) async fn run_cli(
         config.host = resolve_default_host(default_host).await?;
     }
     let only_summary = config.only_summary;
-    let csv = config.csv.take();
-    let json = config.json.take();
+    let files = ReportFiles::take(&mut config);
     let mut swarm = Swarm::with_config(config).specs(specs);
     for add in settings {
         swarm = add(swarm);
@@ -282,7 +280,9 @@ pub(crate) async fn run_cli(
     }
     let report = result?;
     println!("{report}");
-    write_reports(&report, csv.as_ref(), json.as_ref())?;
+    for path in files.write(&report)? {
+        eprintln!("wrote {}", path.display());
+    }
     Ok(report.exit_code())
 }
 
@@ -298,23 +298,6 @@ pub(crate) async fn resolve_default_host(
         .map_err(|e| Error::Runner(format!("cannot start the demo target: {e}")))?;
     eprintln!("no --host given: using {url}");
     Ok(Some(crate::config::parse_host_for("host", &url)?))
-}
-
-fn write_reports(
-    report: &Report,
-    csv: Option<&PathBuf>,
-    json: Option<&PathBuf>,
-) -> Result<(), Error> {
-    if let Some(prefix) = csv {
-        for p in report.write_csv(prefix)? {
-            eprintln!("wrote {}", p.display());
-        }
-    }
-    if let Some(path) = json {
-        report.write_json(path)?;
-        eprintln!("wrote {}", path.display());
-    }
-    Ok(())
 }
 
 /// First Ctrl-C or SIGTERM: stop gracefully (the stop timeout applies). Second: kill the
