@@ -438,6 +438,7 @@ impl Swarm {
             host: config.host.as_ref().map(ToString::to_string),
             user_types: runner.type_names(),
             seed,
+            run_id: format!("{:016x}", rand::random::<u64>()),
         };
         for obs in self.observers {
             runner.observe(obs);
@@ -465,45 +466,64 @@ impl Swarm {
             thresholds,
             baseline,
         } = self.prepare()?;
-        let join: JoinHandle<Result<Report, Error>> = tokio::spawn(async move {
-            if config.preflight {
-                if let Some(host) = &config.host {
-                    preflight(host).await?;
-                }
-            }
-            let run_ctx = runner.run_context();
-            let stops = runner.hooks(false);
-            for (user_type, hook) in runner.hooks(true) {
-                if let Err(message) = run_hook(hook, &run_ctx).await {
-                    for (_, stop) in &stops {
-                        let _ = run_hook(*stop, &run_ctx).await;
+        // Every log line of the run carries its id, which the reports show too.
+        let span = tracing::info_span!("run", run_id = %info.run_id);
+        let join: JoinHandle<Result<Report, Error>> =
+            tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    tracing::info!(
+                        users = info.users,
+                        host = info.host.as_deref().unwrap_or(""),
+                        user_types = %info.user_types.join(","),
+                        "run started"
+                    );
+                    if config.preflight {
+                        if let Some(host) = &config.host {
+                            preflight(host).await?;
+                        }
                     }
-                    return Err(Error::TestStart {
-                        user_type: user_type.to_owned(),
-                        message,
-                    });
-                }
-            }
-            let outcome = runner.run().await;
-            let mut hook_errors = Vec::new();
-            for (user_type, hook) in stops {
-                if let Err(message) = run_hook(hook, &run_ctx).await {
-                    tracing::error!(user_type, %message, "test_stop failed");
-                    hook_errors.push(format!("test_stop of {user_type} failed: {message}"));
-                }
-            }
-            let mut report = Report::new(
-                outcome.snapshot,
-                outcome.reason,
-                info,
-                config.exit_code_on_error,
-            )
-            .with_thresholds(&thresholds)
-            .with_baseline(baseline.as_ref());
-            report.hook_errors = hook_errors;
-            ReportFiles::of(&config).write(&report)?;
-            Ok(report)
-        });
+                    let run_ctx = runner.run_context();
+                    let stops = runner.hooks(false);
+                    for (user_type, hook) in runner.hooks(true) {
+                        if let Err(message) = run_hook(hook, &run_ctx).await {
+                            for (_, stop) in &stops {
+                                let _ = run_hook(*stop, &run_ctx).await;
+                            }
+                            return Err(Error::TestStart {
+                                user_type: user_type.to_owned(),
+                                message,
+                            });
+                        }
+                    }
+                    let outcome = runner.run().await;
+                    let mut hook_errors = Vec::new();
+                    for (user_type, hook) in stops {
+                        if let Err(message) = run_hook(hook, &run_ctx).await {
+                            tracing::error!(user_type, %message, "test_stop failed");
+                            hook_errors.push(format!("test_stop of {user_type} failed: {message}"));
+                        }
+                    }
+                    let mut report = Report::new(
+                        outcome.snapshot,
+                        outcome.reason,
+                        info,
+                        config.exit_code_on_error,
+                    )
+                    .with_thresholds(&thresholds)
+                    .with_baseline(baseline.as_ref());
+                    report.hook_errors = hook_errors;
+                    tracing::info!(
+                        requests = report.requests(),
+                        failures = report.failures(),
+                        reason = %report.reason,
+                        passed = report.passed(),
+                        "run finished"
+                    );
+                    ReportFiles::of(&config).write(&report)?;
+                    Ok(report)
+                },
+                span,
+            ));
         let fut = async move {
             match join.await {
                 Ok(r) => r,

@@ -115,6 +115,7 @@ fn settings(out: &mut String, report: &Report) {
         ),
         ("User types", i.user_types.join(", ")),
         ("Seed", i.seed.to_string()),
+        ("Run id", i.run_id.clone()),
     ];
     for (k, v) in rows {
         let _ = write!(out, "<dt>{k}</dt><dd>{}</dd>", escape(&v));

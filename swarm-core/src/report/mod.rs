@@ -72,6 +72,10 @@ pub struct RunInfo {
     pub user_types: Vec<String>,
     /// The RNG seed of the run.
     pub seed: u64,
+    /// The run's id: every log line of the run carries it (`--log-json`: the `run` span's
+    /// `run_id`).
+    #[serde(default)]
+    pub run_id: String,
 }
 
 /// The outcome of a run: what an embedding test asserts on, and what every report
