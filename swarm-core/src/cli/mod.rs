@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::future::Future;
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,7 @@ use crate::runner::RunnerHandle;
 use crate::user::registered;
 use crate::Swarm;
 
+mod live;
 mod mode;
 pub use mode::{ModeContext, RunMode};
 
@@ -257,26 +258,24 @@ pub(crate) async fn run_cli(
     for add in settings {
         swarm = add(swarm);
     }
-    if !only_summary {
-        let tty = std::io::stderr().is_terminal();
+    // On a terminal, a live view redrawn in place; otherwise a line every 5 s.
+    let tty = std::io::stderr().is_terminal();
+    let run_time = swarm.config().run_time;
+    if !only_summary && !tty {
         swarm = swarm.on_progress(move |p| {
-            // On a terminal, one line rewritten in place; otherwise a line every 5 s.
-            let line = console::progress_line(p);
-            let mut err = std::io::stderr().lock();
-            if tty {
-                let _ = write!(err, "\r\x1b[2K{line}");
-            } else if p.elapsed.as_secs() % 5 == 0 {
-                let _ = writeln!(err, "{line}");
+            if p.elapsed.as_secs() % 5 == 0 {
+                eprintln!("{}", console::progress_line(p));
             }
         });
     }
     let (handle, fut) = swarm.start()?;
+    let live = (!only_summary && tty).then(|| live::spawn(handle.clone(), run_time));
     let signals = tokio::spawn(watch_signals(handle.clone()));
     let result = fut.await;
     signals.abort();
     drop(handle);
-    if !only_summary && std::io::stderr().is_terminal() {
-        eprintln!();
+    if let Some(live) = live {
+        let _ = live.await;
     }
     let report = result?;
     println!("{report}");
