@@ -14,7 +14,7 @@ use super::socket::{Outgoing, Shared};
 use super::{Correlator, WsError, WsMessage, KIND, MAX_PENDING};
 
 /// One user's open WebSocket. Every operation is timed and recorded (see the
-/// [module docs](self)); an error it returns has already been recorded.
+/// [module docs](crate::ws)); an error it returns has already been recorded.
 ///
 /// ```no_run
 /// # async fn t(ctx: &mut swarm_core::UserContext) -> Result<(), swarm_http::ws::WsError> {
