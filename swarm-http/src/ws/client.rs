@@ -308,6 +308,11 @@ impl WsClient {
         }
     }
 
+    /// Put a message back in front of those kept: the next receive takes it first.
+    pub(crate) fn unread(&mut self, m: WsMessage) {
+        self.pending.push_front(m);
+    }
+
     /// Keep a message for a later receive.
     pub(crate) fn keep(&mut self, m: WsMessage) {
         keep_in(&mut self.pending, &mut self.dropped_warned, &self.name, m);
