@@ -2,77 +2,44 @@
 //! target): a WebSocket that never sends Engine.IO's open packet, and a path with no
 //! WebSocket at all, are counted connect failures within the time-out, never a hang.
 
+mod common;
+
 use std::time::Duration;
 
-use swarm_core::prelude::*;
 use swarm_http::demo::DemoServer;
 use swarm_http::socketio::{SioClient, SioError, KIND};
-
-struct Lost {
-    done: bool,
-}
-
-#[async_trait]
-impl User for Lost {
-    async fn on_start(_ctx: &mut UserContext) -> Result<Self, TaskError> {
-        Ok(Lost { done: false })
-    }
-    fn tasks() -> Tasks<Self> {
-        Tasks::new().task("once", Self::once)
-    }
-    fn wait_time(&self) -> Wait {
-        Wait::constant(Duration::from_millis(50))
-    }
-}
-
-impl Lost {
-    async fn once(&mut self, ctx: &mut UserContext) -> TaskResult {
-        if std::mem::replace(&mut self.done, true) {
-            return Ok(());
-        }
-        // The echo endpoint upgrades, then says nothing until spoken to.
-        let e = SioClient::connect_path(ctx, "/ws/echo", "/")
-            .timeout(Duration::from_millis(500))
-            .connect()
-            .await
-            .unwrap_err();
-        match &e {
-            SioError::Closed { name, reason } => {
-                assert_eq!(name, "connect /");
-                assert!(reason.contains("timed out"), "{reason}");
-            }
-            other => panic!("expected a time-out, got {other:?}"),
-        }
-        // No WebSocket at /socket.io/ on the demo target: the upgrade is refused.
-        let e = SioClient::connect(ctx, "/queue")
-            .timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .unwrap_err();
-        assert!(matches!(e, SioError::Ws(_)), "{e:?}");
-        assert!(e.to_string().contains("404"), "{e}");
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_is_not_socketio_fails_the_connect() {
     let server = DemoServer::start().await.unwrap();
-    let report = Swarm::new()
-        .user::<Lost>()
-        .users(1)
-        .spawn_rate(10.0)
-        .run_time(Duration::from_secs(1))
-        .stop_timeout(Duration::from_secs(20))
-        .host(server.url())
-        .run()
-        .await
-        .unwrap();
+    let report = common::run_once(&server.url(), |ctx| {
+        Box::pin(async move {
+            // The echo endpoint upgrades, then says nothing until spoken to.
+            let e = SioClient::connect_path(ctx, "/ws/echo", "/")
+                .timeout(Duration::from_millis(500))
+                .connect()
+                .await
+                .unwrap_err();
+            match &e {
+                SioError::Closed { name, reason } => {
+                    assert_eq!(name, "connect /");
+                    assert!(reason.contains("timed out"), "{reason}");
+                }
+                other => panic!("expected a time-out, got {other:?}"),
+            }
+            // No WebSocket at /socket.io/ on the demo target: the upgrade is refused.
+            let e = SioClient::connect(ctx, "/queue")
+                .timeout(Duration::from_secs(5))
+                .connect()
+                .await
+                .unwrap_err();
+            assert!(matches!(e, SioError::Ws(_)), "{e:?}");
+            assert!(e.to_string().contains("404"), "{e}");
+            Ok(())
+        })
+    })
+    .await;
     let s = &report.snapshot;
-    assert!(
-        s.entry(swarm_core::TASK_KIND, "Lost.once").is_none(),
-        "the task's assertions held: {report}"
-    );
     let root = s.entry(KIND, "connect /").unwrap();
     assert_eq!((root.requests, root.failures), (1, 1), "{report}");
     let queue = s.entry(KIND, "connect /queue").unwrap();
