@@ -159,11 +159,11 @@ impl RpcClient {
     ) -> Result<T, RpcError> {
         let params = to_params(params)?;
         let id = self.take_id();
-        let body = wire::request(Some(id), method, params);
+        let body = wire::to_text(&wire::request(Some(id), method, &params));
         let start = Instant::now();
         let answer = self
             .transport
-            .round_trip(&body, Some(format!("id:{id}")), self.timeout)
+            .round_trip(body, Some(format!("id:{id}")), self.timeout)
             .await;
         let elapsed = start.elapsed();
         let answer = match answer {
@@ -184,9 +184,9 @@ impl RpcClient {
     /// HTTP response (over HTTP) or to the send (over a WebSocket).
     pub async fn notify(&mut self, method: &str, params: impl Serialize) -> Result<(), RpcError> {
         let params = to_params(params)?;
-        let body = wire::request(None, method, params);
+        let body = wire::to_text(&wire::request(None, method, &params));
         let start = Instant::now();
-        let answer = self.transport.round_trip(&body, None, self.timeout).await;
+        let answer = self.transport.round_trip(body, None, self.timeout).await;
         let elapsed = start.elapsed();
         match answer {
             Ok(a) => {
@@ -223,13 +223,13 @@ impl RpcClient {
                 ids.push(id);
                 methods.push(method.as_str());
             }
-            body.push(wire::request(id, method, params.clone()));
+            body.push(wire::request(id, method, params));
         }
         let key = ids.iter().min().map(|id| format!("batch:{id}"));
         let start = Instant::now();
         let answer = self
             .transport
-            .round_trip(&Value::Array(body), key, self.timeout)
+            .round_trip(wire::to_text(&body), key, self.timeout)
             .await;
         let elapsed = start.elapsed();
         let answer = match answer {

@@ -43,7 +43,7 @@ impl Transport {
     /// notification, no answer over a WebSocket).
     pub(super) async fn round_trip(
         &mut self,
-        body: &Value,
+        body: String,
         key: Option<String>,
         timeout: Duration,
     ) -> Result<Answer, NoAnswer> {
@@ -53,14 +53,19 @@ impl Transport {
                 url,
                 headers,
             } => {
-                // The client's default headers, with the JSON content type over any other.
-                let mut all = (**headers).clone();
-                all.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                let resp = client
-                    .post(url.clone())
-                    .timeout(timeout)
-                    .headers(all)
-                    .body(body.to_string())
+                // The client's default headers, with the JSON content type over any other
+                // (no copy of them when there are none, the usual case).
+                let json = HeaderValue::from_static("application/json");
+                let req = client.post(url.clone()).timeout(timeout);
+                let req = if headers.is_empty() {
+                    req.header(CONTENT_TYPE, json)
+                } else {
+                    let mut all = (**headers).clone();
+                    all.insert(CONTENT_TYPE, json);
+                    req.headers(all)
+                };
+                let resp = req
+                    .body(body)
                     .send()
                     .await
                     .map_err(|e| http_failure(&e, timeout))?;
@@ -98,7 +103,7 @@ impl Transport {
             }
             Transport::Ws(ws) => {
                 let deadline = Instant::now() + timeout;
-                ws.send_raw(WsMessage::text(body.to_string()))
+                ws.send_raw(WsMessage::text(body))
                     .await
                     .map_err(|(reason, code)| NoAnswer::Transport(reason, code.map(i64::from)))?;
                 let Some(key) = key else {
