@@ -21,8 +21,9 @@ Events (namespace "/" and "/queue" alike):
                               two attachments); ack {"scheduled": E}
   bad_binary {"mode": M}      sends the sender a malformed binary event "bad": M "short"
                               announces 2 attachments and sends 1 then a text event,
-                              "num" refers to attachment 5 of 1, "stray" sends a binary
-                              frame no packet announced; ack {"sent": M}
+                              "num" refers to attachment 5 of 1, "many" announces 2000
+                              attachments and sends none, "stray" sends a binary frame no
+                              packet announced; ack {"sent": M}
 Connect with auth {"token": "..."}: a token "deny" is refused (a connect error).
 Environment: SOCKETIO_PING_INTERVAL / SOCKETIO_PING_TIMEOUT in seconds (default 25 / 20).
 """
@@ -123,6 +124,8 @@ def handlers(namespace):
             await sio.eio.send(eio_sid, '52-' + nsp + '["bad",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
             await sio.eio.send(eio_sid, b"one")
             await sio.eio.send(eio_sid, '2' + nsp + '["after_bad",1]')
+        elif mode == "many":
+            await sio.eio.send(eio_sid, '52000-' + nsp + '["bad",{"_placeholder":true,"num":0}]')
         elif mode == "num":
             await sio.eio.send(eio_sid, '51-' + nsp + '["bad",{"_placeholder":true,"num":5}]')
             await sio.eio.send(eio_sid, b"one")

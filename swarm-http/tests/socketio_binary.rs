@@ -1,7 +1,8 @@
 //! Socket.IO binary events and acknowledgements against the real python-socketio peer
 //! (`peers/start socketio`): bytes go up in a binary event and come back in a binary
 //! ack, a server push with two attachments arrives whole, and malformed attachments
-//! (one missing, a placeholder past the count, a frame no packet announced) are counted
+//! (one missing, a placeholder past the count, too many announced, a frame no packet
+//! announced) are counted
 //! protocol failures after which the client reads on.
 
 mod common;
@@ -74,13 +75,18 @@ async fn binary_events_and_acks_round_trip_and_bad_attachments_fail_clearly() {
             assert_eq!(plain[0]["data"], json!({"_placeholder": true, "num": 0}));
 
             // Two attachments announced, one sent, then a text event; a placeholder that
-            // refers past the attachments: each a protocol failure of the wait.
+            // refers past the attachments; more attachments announced than are read:
+            // each a protocol failure of the wait.
             for (mode, expect) in [
                 (
                     "short",
                     "announced 2 attachments, but a text frame came after 1",
                 ),
                 ("num", "refers to attachment 5, but the packet has 1"),
+                (
+                    "many",
+                    "announcing 2000 attachments (at most 1024 are read)",
+                ),
             ] {
                 sio.emit("bad_binary", json!({"mode": mode})).await.unwrap();
                 let e = sio
@@ -124,7 +130,7 @@ async fn binary_events_and_acks_round_trip_and_bad_attachments_fail_clearly() {
     let blob = s.entry(KIND, "blob").unwrap();
     assert_eq!((blob.requests, blob.failures), (3, 0), "{report}");
     let bad = s.entry(KIND, "bad").unwrap();
-    assert_eq!((bad.requests, bad.failures), (2, 2), "{report}");
+    assert_eq!((bad.requests, bad.failures), (3, 3), "{report}");
     let stray = s.entry(KIND, "bad_binary").unwrap();
     assert_eq!((stray.requests, stray.failures), (1, 1), "{report}");
     let echo = s.entry(KIND, "echo").unwrap();
