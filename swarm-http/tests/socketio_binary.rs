@@ -2,8 +2,7 @@
 //! (`peers/start socketio`): bytes go up in a binary event and come back in a binary
 //! ack, a server push with two attachments arrives whole, and malformed attachments
 //! (one missing, a placeholder past the count, too many announced, a frame no packet
-//! announced) are counted
-//! protocol failures after which the client reads on.
+//! announced) are counted protocol failures after which the client reads on.
 
 mod common;
 
