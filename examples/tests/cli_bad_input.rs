@@ -193,3 +193,28 @@ fn bad_load_models_are_refused_before_any_load() {
     check(&["--max-rps", "-3", "-t", "1s"], &[], 2, &["--max-rps"]);
     check(&["--threshold", "p95 < 2xx", "-t", "1s"], &[], 2, &["2xx"]);
 }
+
+#[test]
+fn a_bad_baseline_or_a_relative_threshold_without_one_is_refused_before_any_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stats.csv");
+    std::fs::write(&path, "Type,Name\n").unwrap();
+    check(
+        &["-t", "5s", "--baseline", path.to_str().unwrap()],
+        &[],
+        2,
+        &["cannot use the baseline", "stats.csv", "it is not JSON"],
+    );
+    check(
+        &["-t", "5s", "--threshold", "p95 < baseline * 1.1"],
+        &[],
+        2,
+        &["relative to the baseline, but no baseline was given (--baseline PATH)"],
+    );
+    check(
+        &["-t", "5s", "--threshold", "p95 < baseline + 1"],
+        &[],
+        2,
+        &["is not a baseline limit"],
+    );
+}

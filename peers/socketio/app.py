@@ -12,6 +12,18 @@ Events (namespace "/" and "/queue" alike):
                               after MS (default 0, at most 10000) pushes event E with D to
                               the sender alone; ack {"scheduled": E}
   kick                        the server disconnects the sender (no ack)
+  blob {"name": N, "data": BYTES}
+                              a binary upload: ack {"name": N, "size": len, "sum": byte sum
+                              mod 2**32} and the bytes reversed (a binary ack)
+  blob_push {"size": S, "event": E}
+                              pushes event E (default "blob") to the sender: {"size": S,
+                              "data": S bytes i % 251, "tail": b"end"} (a binary event with
+                              two attachments); ack {"scheduled": E}
+  bad_binary {"mode": M}      sends the sender a malformed binary event "bad": M "short"
+                              announces 2 attachments and sends 1 then a text event,
+                              "num" refers to attachment 5 of 1, "many" announces 2000
+                              attachments and sends none, "stray" sends a binary frame no
+                              packet announced; ack {"sent": M}
 Connect with auth {"token": "..."}: a token "deny" is refused (a connect error).
 Environment: SOCKETIO_PING_INTERVAL / SOCKETIO_PING_TIMEOUT in seconds (default 25 / 20).
 """
@@ -85,6 +97,41 @@ def handlers(namespace):
 
         asyncio.get_running_loop().create_task(later())
         return {"scheduled": event}
+
+    @sio.on("blob", namespace=namespace)
+    async def blob(sid, data):
+        data = data if isinstance(data, dict) else {}
+        raw = data.get("data")
+        if not isinstance(raw, (bytes, bytearray)):
+            return {"error": "data is not binary"}
+        return {"name": data.get("name"), "size": len(raw), "sum": sum(raw) % 2**32}, bytes(reversed(raw))
+
+    @sio.on("blob_push", namespace=namespace)
+    async def blob_push(sid, data):
+        data = data or {}
+        size = min(max(int(data.get("size", 16)), 0), 1 << 20)
+        event = str(data.get("event", "blob"))
+        payload = {"size": size, "data": bytes(i % 251 for i in range(size)), "tail": b"end"}
+        await sio.emit(event, payload, to=sid, namespace=namespace)
+        return {"scheduled": event}
+
+    @sio.on("bad_binary", namespace=namespace)
+    async def bad_binary(sid, data):
+        mode = str((data or {}).get("mode", "short"))
+        eio_sid = sio.manager.eio_sid_from_sid(sid, namespace)
+        nsp = "" if namespace == "/" else namespace + ","
+        if mode == "short":
+            await sio.eio.send(eio_sid, '52-' + nsp + '["bad",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
+            await sio.eio.send(eio_sid, b"one")
+            await sio.eio.send(eio_sid, '2' + nsp + '["after_bad",1]')
+        elif mode == "many":
+            await sio.eio.send(eio_sid, '52000-' + nsp + '["bad",{"_placeholder":true,"num":0}]')
+        elif mode == "num":
+            await sio.eio.send(eio_sid, '51-' + nsp + '["bad",{"_placeholder":true,"num":5}]')
+            await sio.eio.send(eio_sid, b"one")
+        else:
+            await sio.eio.send(eio_sid, b"stray")
+        return {"sent": mode}
 
     @sio.on("kick", namespace=namespace)
     async def kick(sid, *args):

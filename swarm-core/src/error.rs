@@ -97,6 +97,17 @@ pub enum ConfigError {
     /// `--users 0` was asked for a run that has a run time.
     #[error("--users is 0: a run with a run time needs at least one user")]
     NoUsers,
+    /// The baseline report (`--baseline`) cannot be used.
+    #[error("cannot use the baseline {}: {reason}", path.display())]
+    Baseline {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A threshold cannot be set (a relative one without a baseline value).
+    #[error(transparent)]
+    Threshold(#[from] crate::threshold::ThresholdError),
 }
 
 fn tags_hint(tags: &[String], exclude: &[String]) -> String {

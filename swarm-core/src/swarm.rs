@@ -12,7 +12,7 @@ use crate::config::{parse_host_for, Config};
 use crate::error::ConfigError;
 use crate::error::Error;
 use crate::feed::{Feed, FeedSet};
-use crate::report::{Report, RunInfo};
+use crate::report::{Report, ReportFiles, RunInfo};
 use crate::runner::{Observer, Plan, Progress, Runner, RunnerHandle, UserSpec};
 use crate::shape::LoadShape;
 use crate::threshold::Threshold;
@@ -265,6 +265,29 @@ impl Swarm {
         self
     }
 
+    /// Also write the self-contained HTML report to this file.
+    #[must_use]
+    pub fn html(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.html = Some(path.into());
+        self
+    }
+
+    /// Also write a JUnit XML report (a test case per threshold and per failing entry).
+    #[must_use]
+    pub fn junit(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.junit = Some(path.into());
+        self
+    }
+
+    /// Compare the run with an earlier run's JSON report ([`Report::comparison`]);
+    /// thresholds such as `p95 < baseline * 1.1` take their limits from it. A file that
+    /// is not a JSON report of this schema makes `run` fail before any load.
+    #[must_use]
+    pub fn baseline(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.baseline = Some(path.into());
+        self
+    }
+
     /// Check the host accepts TCP connections before the run (on by default).
     #[must_use]
     pub fn preflight(mut self, on: bool) -> Self {
@@ -378,7 +401,7 @@ impl Swarm {
     }
 
     #[allow(clippy::type_complexity)]
-    fn prepare(mut self) -> Result<(Runner, RunnerHandle, Config, RunInfo, Vec<Threshold>), Error> {
+    fn prepare(mut self) -> Result<Prepared, Error> {
         if let Some(h) = self.host.take() {
             self.config.host = Some(parse_host_for("host", &h)?);
         }
@@ -400,7 +423,17 @@ impl Swarm {
             self.scope.insert_arc(feeds.clone());
         }
         let seed = config.seed.unwrap_or_else(rand::random);
-        let thresholds = config.thresholds.clone();
+        let baseline = config
+            .baseline
+            .as_ref()
+            .map(crate::report::Baseline::load)
+            .transpose()?;
+        let thresholds = config
+            .thresholds
+            .iter()
+            .map(|t| t.resolve(baseline.as_ref().map(|b| &b.snapshot)))
+            .collect::<Result<Vec<Threshold>, _>>()
+            .map_err(ConfigError::from)?;
         let shape = self.shape.or_else(|| {
             config
                 .shape
@@ -441,11 +474,19 @@ impl Swarm {
             host: config.host.as_ref().map(ToString::to_string),
             user_types: runner.type_names(),
             seed,
+            run_id: format!("{:016x}", rand::random::<u64>()),
         };
         for obs in self.observers {
             runner.observe(obs);
         }
-        Ok((runner, handle, config, info, thresholds))
+        Ok(Prepared {
+            runner,
+            handle,
+            config,
+            info,
+            thresholds,
+            baseline,
+        })
     }
 
     /// Start the run in the background: the handle drives it, the future gives the
@@ -453,50 +494,72 @@ impl Swarm {
     pub fn start(
         self,
     ) -> Result<(RunnerHandle, impl Future<Output = Result<Report, Error>>), Error> {
-        let (runner, handle, config, info, thresholds) = self.prepare()?;
-        let join: JoinHandle<Result<Report, Error>> = tokio::spawn(async move {
-            if config.preflight {
-                if let Some(host) = &config.host {
-                    preflight(host).await?;
-                }
-            }
-            let run_ctx = runner.run_context();
-            let stops = runner.hooks(false);
-            for (user_type, hook) in runner.hooks(true) {
-                if let Err(message) = run_hook(hook, &run_ctx).await {
-                    for (_, stop) in &stops {
-                        let _ = run_hook(*stop, &run_ctx).await;
+        let Prepared {
+            runner,
+            handle,
+            config,
+            info,
+            thresholds,
+            baseline,
+        } = self.prepare()?;
+        // Every log line of the run carries its id, which the reports show too.
+        let span = tracing::info_span!("run", run_id = %info.run_id);
+        let join: JoinHandle<Result<Report, Error>> =
+            tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    tracing::info!(
+                        users = info.users,
+                        host = info.host.as_deref().unwrap_or(""),
+                        user_types = %info.user_types.join(","),
+                        "run started"
+                    );
+                    if config.preflight {
+                        if let Some(host) = &config.host {
+                            preflight(host).await?;
+                        }
                     }
-                    return Err(Error::TestStart {
-                        user_type: user_type.to_owned(),
-                        message,
-                    });
-                }
-            }
-            let outcome = runner.run().await;
-            let mut hook_errors = Vec::new();
-            for (user_type, hook) in stops {
-                if let Err(message) = run_hook(hook, &run_ctx).await {
-                    tracing::error!(user_type, %message, "test_stop failed");
-                    hook_errors.push(format!("test_stop of {user_type} failed: {message}"));
-                }
-            }
-            let mut report = Report::new(
-                outcome.snapshot,
-                outcome.reason,
-                info,
-                config.exit_code_on_error,
-            )
-            .with_thresholds(&thresholds);
-            report.hook_errors = hook_errors;
-            if let Some(prefix) = &config.csv {
-                report.write_csv(prefix)?;
-            }
-            if let Some(path) = &config.json {
-                report.write_json(path)?;
-            }
-            Ok(report)
-        });
+                    let run_ctx = runner.run_context();
+                    let stops = runner.hooks(false);
+                    for (user_type, hook) in runner.hooks(true) {
+                        if let Err(message) = run_hook(hook, &run_ctx).await {
+                            for (_, stop) in &stops {
+                                let _ = run_hook(*stop, &run_ctx).await;
+                            }
+                            return Err(Error::TestStart {
+                                user_type: user_type.to_owned(),
+                                message,
+                            });
+                        }
+                    }
+                    let outcome = runner.run().await;
+                    let mut hook_errors = Vec::new();
+                    for (user_type, hook) in stops {
+                        if let Err(message) = run_hook(hook, &run_ctx).await {
+                            tracing::error!(user_type, %message, "test_stop failed");
+                            hook_errors.push(format!("test_stop of {user_type} failed: {message}"));
+                        }
+                    }
+                    let mut report = Report::new(
+                        outcome.snapshot,
+                        outcome.reason,
+                        info,
+                        config.exit_code_on_error,
+                    )
+                    .with_thresholds(&thresholds)
+                    .with_baseline(baseline.as_ref());
+                    report.hook_errors = hook_errors;
+                    tracing::info!(
+                        requests = report.requests(),
+                        failures = report.failures(),
+                        reason = %report.reason,
+                        passed = report.passed(),
+                        "run finished"
+                    );
+                    ReportFiles::of(&config).write(&report)?;
+                    Ok(report)
+                },
+                span,
+            ));
         let fut = async move {
             match join.await {
                 Ok(r) => r,
@@ -555,4 +618,15 @@ pub(crate) async fn preflight(host: &url::Url) -> Result<(), Error> {
         Ok(Err(e)) => Err(unreachable(e.to_string())),
         Err(_) => Err(unreachable("no answer within 3 s".to_owned())),
     }
+}
+
+/// A run ready to start: what [`Swarm::prepare`] checked and built.
+struct Prepared {
+    runner: Runner,
+    handle: RunnerHandle,
+    config: Config,
+    info: RunInfo,
+    /// With their baseline limits resolved.
+    thresholds: Vec<Threshold>,
+    baseline: Option<crate::report::Baseline>,
 }

@@ -4,8 +4,7 @@
 
 use std::ffi::OsString;
 use std::future::Future;
-use std::io::{IsTerminal, Write as _};
-use std::path::PathBuf;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +16,12 @@ use crate::config::Config;
 pub use crate::config::{Args, PlanArgs, ProcessArgs};
 use crate::error::{ConfigError, Error};
 use crate::feed::Feed;
-use crate::report::{console, exit_code, Report};
+use crate::report::{console, exit_code, ReportFiles};
 use crate::runner::RunnerHandle;
 use crate::user::registered;
 use crate::Swarm;
 
+mod live;
 mod mode;
 pub use mode::{ModeContext, RunMode};
 
@@ -284,36 +284,35 @@ pub(crate) async fn run_cli(
         config.host = resolve_default_host(default_host).await?;
     }
     let only_summary = config.only_summary;
-    let csv = config.csv.take();
-    let json = config.json.take();
+    let files = ReportFiles::take(&mut config);
     let mut swarm = Swarm::with_config(config).specs(specs);
     for add in settings {
         swarm = add(swarm);
     }
-    if !only_summary {
-        let tty = std::io::stderr().is_terminal();
+    // On a terminal, a live view redrawn in place; otherwise a line every 5 s.
+    let tty = std::io::stderr().is_terminal();
+    let run_time = swarm.config().run_time;
+    if !only_summary && !tty {
         swarm = swarm.on_progress(move |p| {
-            // On a terminal, one line rewritten in place; otherwise a line every 5 s.
-            let line = console::progress_line(p);
-            let mut err = std::io::stderr().lock();
-            if tty {
-                let _ = write!(err, "\r\x1b[2K{line}");
-            } else if p.elapsed.as_secs() % 5 == 0 {
-                let _ = writeln!(err, "{line}");
+            if p.elapsed.as_secs() % 5 == 0 {
+                eprintln!("{}", console::progress_line(p));
             }
         });
     }
     let (handle, fut) = swarm.start()?;
+    let live = (!only_summary && tty).then(|| live::spawn(handle.clone(), run_time));
     let signals = tokio::spawn(watch_signals(handle.clone()));
     let result = fut.await;
     signals.abort();
     drop(handle);
-    if !only_summary && std::io::stderr().is_terminal() {
-        eprintln!();
+    if let Some(live) = live {
+        let _ = live.await;
     }
     let report = result?;
     println!("{report}");
-    write_reports(&report, csv.as_ref(), json.as_ref())?;
+    for path in files.write(&report)? {
+        eprintln!("wrote {}", path.display());
+    }
     Ok(report.exit_code())
 }
 
@@ -329,23 +328,6 @@ pub(crate) async fn resolve_default_host(
         .map_err(|e| Error::Runner(format!("cannot start the demo target: {e}")))?;
     eprintln!("no --host given: using {url}");
     Ok(Some(crate::config::parse_host_for("host", &url)?))
-}
-
-fn write_reports(
-    report: &Report,
-    csv: Option<&PathBuf>,
-    json: Option<&PathBuf>,
-) -> Result<(), Error> {
-    if let Some(prefix) = csv {
-        for p in report.write_csv(prefix)? {
-            eprintln!("wrote {}", p.display());
-        }
-    }
-    if let Some(path) = json {
-        report.write_json(path)?;
-        eprintln!("wrote {}", path.display());
-    }
-    Ok(())
 }
 
 /// First Ctrl-C or SIGTERM: stop gracefully (the stop timeout applies). Second: kill the

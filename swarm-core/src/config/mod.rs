@@ -45,6 +45,14 @@ pub struct Config {
     pub csv: Option<PathBuf>,
     /// Write the JSON report to this file (`--json`).
     pub json: Option<PathBuf>,
+    /// Write the self-contained HTML report to this file (`--html`).
+    pub html: Option<PathBuf>,
+    /// Write a JUnit XML file (a test case per threshold and per failing entry) here
+    /// (`--junit`).
+    pub junit: Option<PathBuf>,
+    /// Compare the run with this earlier JSON report (`--baseline`); relative thresholds
+    /// (`p95 < baseline * 1.1`) take their limits from it.
+    pub baseline: Option<PathBuf>,
     /// The user types to run, by name (positional arguments); all when empty.
     pub user_types: Vec<String>,
     /// Log level (`-L/--loglevel`): error, warn, info, debug or trace.
@@ -109,6 +117,9 @@ impl Default for Config {
             exclude_tags: Vec::new(),
             csv: None,
             json: None,
+            html: None,
+            junit: None,
+            baseline: None,
             user_types: Vec::new(),
             loglevel: "warn".to_owned(),
             log_json: false,

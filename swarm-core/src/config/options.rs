@@ -277,6 +277,21 @@ pub struct ProcessArgs {
     #[serde(default)]
     pub json: Option<PathBuf>,
 
+    /// Write a self-contained HTML report (charts, tables, thresholds; no network) to this file
+    #[arg(help_heading = PROCESS, long, env = "SWARM_HTML", value_name = "PATH")]
+    #[serde(default)]
+    pub html: Option<PathBuf>,
+
+    /// Write a JUnit XML file (a test case per threshold and per failing entry) for CI
+    #[arg(help_heading = PROCESS, long, env = "SWARM_JUNIT", value_name = "PATH")]
+    #[serde(default)]
+    pub junit: Option<PathBuf>,
+
+    /// Compare with an earlier run's JSON report (--json); thresholds may say `p95 < baseline * 1.1`
+    #[arg(help_heading = PROCESS, long, env = "SWARM_BASELINE", value_name = "PATH")]
+    #[serde(default)]
+    pub baseline: Option<PathBuf>,
+
     /// Print only the final summary, no live progress
     #[arg(help_heading = PROCESS, long, env = "SWARM_ONLY_SUMMARY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     #[serde(default)]
@@ -388,6 +403,9 @@ impl Config {
         let ProcessArgs {
             csv,
             json,
+            html,
+            junit,
+            baseline,
             only_summary,
             loglevel,
             log_json,
@@ -396,6 +414,9 @@ impl Config {
         } = process;
         set(&mut self.csv, csv.map(Some));
         set(&mut self.json, json.map(Some));
+        set(&mut self.html, html.map(Some));
+        set(&mut self.junit, junit.map(Some));
+        set(&mut self.baseline, baseline.map(Some));
         set(&mut self.only_summary, only_summary);
         set(&mut self.loglevel, loglevel);
         set(&mut self.log_json, log_json);

@@ -10,7 +10,7 @@ use crate::stats::{EntrySnapshot, PERCENTILES};
 
 const NAME_WIDTH: usize = 60;
 
-fn name_cell(kind: &str, name: &str) -> String {
+pub(super) fn name_cell(kind: &str, name: &str) -> String {
     let mut n = format!("{kind:<8} {name}");
     if n.chars().count() > NAME_WIDTH + 9 {
         n = n.chars().take(NAME_WIDTH + 6).collect::<String>() + "...";
@@ -169,6 +169,9 @@ pub(crate) fn summary(report: &Report) -> String {
     }
     for e in &report.hook_errors {
         let _ = writeln!(out, "\nerror: {e}");
+    }
+    if let Some(cmp) = &report.comparison {
+        out.push_str(&super::baseline::console_text(cmp, &sep));
     }
     if !report.thresholds.is_empty() {
         out.push_str("\nThresholds\n");

@@ -1,10 +1,14 @@
 //! Reports: the final console summary, Locust-compatible CSV files and a versioned JSON
 //! document, all from one [`Snapshot`].
 
+mod baseline;
 pub(crate) mod console;
 mod csv;
+mod html;
 mod json;
+mod junit;
 mod locust_fmt;
+mod svg;
 
 use std::fmt;
 use std::io::Write as _;
@@ -18,6 +22,7 @@ use crate::runner::StopReason;
 use crate::stats::Snapshot;
 use crate::threshold::{Threshold, ThresholdResult};
 
+pub use baseline::{Baseline, Change, Comparison, EntryChange};
 pub use json::JSON_SCHEMA;
 
 /// The documented exit codes of a run.
@@ -67,6 +72,10 @@ pub struct RunInfo {
     pub user_types: Vec<String>,
     /// The RNG seed of the run.
     pub seed: u64,
+    /// The run's id: every log line of the run carries it (`--log-json`: the `run` span's
+    /// `run_id`).
+    #[serde(default)]
+    pub run_id: String,
 }
 
 /// The outcome of a run: what an embedding test asserts on, and what every report
@@ -84,6 +93,8 @@ pub struct Report {
     pub thresholds: Vec<ThresholdResult>,
     /// Failures of the run-level hooks (`test_stop`); any makes the run fail.
     pub hook_errors: Vec<String>,
+    /// This run against the baseline (`--baseline`), when one was given.
+    pub comparison: Option<Comparison>,
     pub(crate) exit_code_on_error: u8,
 }
 
@@ -100,6 +111,7 @@ impl Report {
             info,
             thresholds: Vec::new(),
             hook_errors: Vec::new(),
+            comparison: None,
             exit_code_on_error,
         }
     }
@@ -107,6 +119,12 @@ impl Report {
     /// Evaluate thresholds against the final numbers.
     pub(crate) fn with_thresholds(mut self, thresholds: &[Threshold]) -> Self {
         self.thresholds = crate::threshold::evaluate_all(thresholds, &self.snapshot);
+        self
+    }
+
+    /// Compare with a baseline run.
+    pub(crate) fn with_baseline(mut self, baseline: Option<&Baseline>) -> Self {
+        self.comparison = baseline.map(|b| b.compare(&self.snapshot));
         self
     }
 
@@ -179,10 +197,85 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The self-contained HTML report: one file with its CSS and SVG charts inline,
+    /// which loads nothing from the network.
+    pub fn to_html(&self) -> String {
+        html::to_html(self)
+    }
+
+    /// Write the HTML report to `path`.
+    pub fn write_html(&self, path: impl AsRef<Path>) -> Result<(), ReportError> {
+        write_atomic(path.as_ref(), self.to_html().as_bytes())
+    }
+
+    /// The JUnit XML report: a test case per threshold and per entry with failures.
+    pub fn to_junit(&self) -> String {
+        junit::to_xml(self)
+    }
+
+    /// Write the JUnit XML report to `path`.
+    pub fn write_junit(&self, path: impl AsRef<Path>) -> Result<(), ReportError> {
+        write_atomic(path.as_ref(), self.to_junit().as_bytes())
+    }
+}
+
 impl fmt::Display for Report {
     /// The console summary: Locust's stats table, percentile table and error report.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&console::summary(self))
+    }
+}
+
+/// The report files a run writes (`--csv`, `--json`, `--html`, `--junit`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReportFiles {
+    csv: Option<PathBuf>,
+    json: Option<PathBuf>,
+    html: Option<PathBuf>,
+    junit: Option<PathBuf>,
+}
+
+impl ReportFiles {
+    /// The files a configuration asks for.
+    pub(crate) fn of(config: &crate::config::Config) -> Self {
+        ReportFiles {
+            csv: config.csv.clone(),
+            json: config.json.clone(),
+            html: config.html.clone(),
+            junit: config.junit.clone(),
+        }
+    }
+
+    /// Take the files out of a configuration, for a caller that writes them itself.
+    pub(crate) fn take(config: &mut crate::config::Config) -> Self {
+        ReportFiles {
+            csv: config.csv.take(),
+            json: config.json.take(),
+            html: config.html.take(),
+            junit: config.junit.take(),
+        }
+    }
+
+    /// Write every file asked for; the paths written, in order.
+    pub(crate) fn write(&self, report: &Report) -> Result<Vec<PathBuf>, ReportError> {
+        let mut written = Vec::new();
+        if let Some(prefix) = &self.csv {
+            written.extend(report.write_csv(prefix)?);
+        }
+        if let Some(path) = &self.json {
+            report.write_json(path)?;
+            written.push(path.clone());
+        }
+        if let Some(path) = &self.html {
+            report.write_html(path)?;
+            written.push(path.clone());
+        }
+        if let Some(path) = &self.junit {
+            report.write_junit(path)?;
+            written.push(path.clone());
+        }
+        Ok(written)
     }
 }
 

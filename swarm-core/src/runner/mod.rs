@@ -305,7 +305,10 @@ impl Runner {
             },
             link,
         );
-        let abort = self.join.spawn(fut);
+        // Every log line of the user carries its type and id (and, from the run's span,
+        // the run id).
+        let span = tracing::info_span!("user", user_type = t.name, user_id = id);
+        let abort = self.join.spawn(tracing::Instrument::instrument(fut, span));
         self.slots.push(Slot {
             kind,
             stop,

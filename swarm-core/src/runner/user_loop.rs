@@ -152,6 +152,7 @@ pub(crate) fn report_error(
         return;
     }
     let name = entry_name(ctx, task);
+    tracing::warn!(entry = %name, error = err.message(), "task failed");
     ctx.recorder
         .record(&Sample::new(TASK_KIND, &name, t0.elapsed()).failure(err.message()));
     ctx.recorder
@@ -160,6 +161,7 @@ pub(crate) fn report_error(
 
 pub(crate) fn report_panic(ctx: &UserContext, task: &str, msg: &str, t0: Instant) {
     let name = entry_name(ctx, task);
+    tracing::error!(entry = %name, error = msg, "task panicked");
     ctx.recorder
         .record(&Sample::new(TASK_KIND, &name, t0.elapsed()).failure(msg));
     ctx.recorder.exception(msg, &format!("panic in {name}"));

@@ -212,8 +212,14 @@ impl Recorder {
     pub fn record(&self, sample: &Sample<'_>) {
         let us = u64::try_from(sample.elapsed.as_micros()).unwrap_or(u64::MAX);
         let failed = sample.error.is_some();
-        if failed {
+        if let Some(error) = sample.error {
             self.user.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                kind = sample.kind,
+                entry = sample.name,
+                error,
+                "request failed"
+            );
         }
         let lateness = self.user.lateness_us.load(Ordering::Relaxed);
         let deltas = self.core.deltas.load(Ordering::Relaxed);

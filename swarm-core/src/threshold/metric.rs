@@ -172,6 +172,18 @@ pub(super) fn fmt_num(v: f64) -> String {
     }
 }
 
+/// What a measured value is compared with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Limit {
+    /// A value in the metric's base unit.
+    Fixed(f64),
+    /// The baseline run's value of the same scope and metric, times a factor.
+    Baseline {
+        /// The factor (`baseline * 1.1`; 1 for plain `baseline`).
+        factor: f64,
+    },
+}
+
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Op {

@@ -10,7 +10,15 @@
 //!            | fail_ratio | rps | requests | failures | fails_per_sec
 //! op        := "<" | "<=" | ">" | ">=" | "==" | "!="
 //! value     := NUMBER [ unit ]                      (NUMBER: 250, 0.5, .5; never negative)
+//!            | "baseline" [ "*" NUMBER ]            (relative to a baseline run: --baseline)
 //! ```
+//!
+//! **Relative to a baseline.** With `--baseline PATH` (an earlier run's JSON report), a
+//! value of `baseline` or `baseline * FACTOR` is the baseline's value of the same scope
+//! and metric (times the factor): `p95 < baseline * 1.10` fails a run whose p95 grew by
+//! more than 10%, `fail_ratio <= baseline` one that fails more often. The limit is fixed
+//! from the baseline before the run starts; a relative threshold without a baseline, or
+//! whose scope or metric the baseline has no value for, is an error before any load.
 //!
 //! **Scope.** Without a scope a threshold checks the run's total (the `Aggregated` row).
 //! With one it checks the entries it selects, merged: `GET /status` selects the entry of
@@ -53,6 +61,8 @@
 //! GET /status: med <= 20          p50 of GET /status at most 20 ms
 //! /status: failures == 0          every kind named /status, merged
 //! GET /api/v1:item: max < 2s      scope "GET /api/v1:item"
+//! p95 < baseline * 1.1            at most 10% above the baseline run's p95
+//! /status: fail_ratio <= baseline no more failing than in the baseline run
 //! ```
 //!
 //! Errors quote the whole expression and point at the bad part:
@@ -72,7 +82,7 @@ use crate::stats::Snapshot;
 mod metric;
 mod parse;
 
-use metric::{Metric, Op, Scope};
+use metric::{Limit, Metric, Op, Scope};
 use parse::parse_condition;
 pub use parse::ThresholdError;
 
@@ -127,8 +137,11 @@ pub struct Threshold {
     scope: Option<Scope>,
     metric: Metric,
     op: Op,
-    /// In the metric's base unit: milliseconds for latencies, a ratio for `fail_ratio`.
-    value: f64,
+    /// A value in the metric's base unit (milliseconds for latencies, a ratio for
+    /// `fail_ratio`), or relative to the baseline.
+    limit: Limit,
+    /// The baseline's value of this scope and metric, once [resolved](Threshold::resolve).
+    baseline: Option<f64>,
     /// Whether a failure of this threshold should stop the run early.
     pub abort_on_fail: bool,
 }
@@ -157,13 +170,14 @@ impl Threshold {
                 Ok(_) if scope.is_empty() => keep(ThresholdError::EmptyScope {
                     expr: expr.to_owned(),
                 }),
-                Ok((metric, op, value)) => {
+                Ok((metric, op, limit)) => {
                     return Ok(Threshold {
                         expr: expr.to_owned(),
                         scope: Some(Scope(scope.to_owned())),
                         metric,
                         op,
-                        value,
+                        limit,
+                        baseline: None,
                         abort_on_fail: false,
                     })
                 }
@@ -171,12 +185,13 @@ impl Threshold {
             }
         }
         match parse_condition(expr, expr) {
-            Ok((metric, op, value)) => Ok(Threshold {
+            Ok((metric, op, limit)) => Ok(Threshold {
                 expr: expr.to_owned(),
                 scope: None,
                 metric,
                 op,
-                value,
+                limit,
+                baseline: None,
                 abort_on_fail: false,
             }),
             Err(err) => {
@@ -195,32 +210,107 @@ impl Threshold {
         self
     }
 
-    /// Check the threshold against a snapshot.
+    /// Whether the limit is relative to a baseline run (`p95 < baseline * 1.1`).
+    pub fn is_relative(&self) -> bool {
+        matches!(self.limit, Limit::Baseline { .. })
+    }
+
+    /// Fix a relative limit from the baseline run: the baseline's value of the same scope
+    /// and metric, times the factor. A fixed limit is returned as it is.
     ///
-    /// Without a scope it measures [`Snapshot::aggregated`]; with one, the selected entries
-    /// merged. It fails when the scope selects no entry, or when a latency metric or
-    /// `fail_ratio` has no request to measure.
-    pub fn evaluate(&self, snap: &Snapshot) -> ThresholdResult {
+    /// ```
+    /// use swarm_core::{Snapshot, Threshold};
+    ///
+    /// let t: Threshold = "p95 < baseline * 1.1".parse()?;
+    /// let err = t.resolve(None).unwrap_err();
+    /// assert!(err.to_string().contains("no baseline was given"));
+    /// // An empty baseline has no latency to compare with.
+    /// assert!(t.resolve(Some(&Snapshot::empty())).is_err());
+    /// # Ok::<(), swarm_core::ThresholdError>(())
+    /// ```
+    pub fn resolve(&self, baseline: Option<&Snapshot>) -> Result<Threshold, ThresholdError> {
+        if !self.is_relative() {
+            return Ok(self.clone());
+        }
+        let fail = |reason: String| ThresholdError::Baseline {
+            expr: self.expr.clone(),
+            reason,
+        };
+        let snap =
+            baseline.ok_or_else(|| fail("no baseline was given (--baseline PATH)".into()))?;
+        let value = self
+            .measure(snap)
+            .map_err(|why| fail(format!("in the baseline: {why}")))?;
+        Ok(Threshold {
+            baseline: Some(value),
+            ..self.clone()
+        })
+    }
+
+    /// The metric over this threshold's scope, or why there is none.
+    fn measure(&self, snap: &Snapshot) -> Result<f64, String> {
         let entry = match &self.scope {
             None => snap.aggregated(),
-            Some(scope) => match scope.select(snap) {
-                Some(entry) => entry,
-                None => return self.result(None, scope.no_match(snap)),
-            },
+            Some(scope) => scope.select(snap).ok_or_else(|| scope.no_match(snap))?,
         };
-        match self.metric.measure(&entry, snap.duration_secs) {
-            Ok(measured) => self.result(Some(measured), self.metric.format(measured)),
-            Err(why) => self.result(None, why.to_owned()),
+        self.metric
+            .measure(&entry, snap.duration_secs)
+            .map_err(str::to_owned)
+    }
+
+    /// The limit in the metric's base unit; `None` for a relative limit not yet resolved.
+    fn limit_value(&self) -> Option<f64> {
+        match self.limit {
+            Limit::Fixed(v) => Some(v),
+            Limit::Baseline { factor } => self.baseline.map(|b| b * factor),
         }
     }
 
-    fn result(&self, measured: Option<f64>, message: String) -> ThresholdResult {
+    /// Check the threshold against a snapshot.
+    ///
+    /// Without a scope it measures [`Snapshot::aggregated`]; with one, the selected entries
+    /// merged. It fails when the scope selects no entry, when a latency metric or
+    /// `fail_ratio` has no request to measure, or when its limit is relative to a baseline
+    /// and was not [resolved](Threshold::resolve).
+    pub fn evaluate(&self, snap: &Snapshot) -> ThresholdResult {
+        let Some(limit) = self.limit_value() else {
+            return self.result(None, None, "no baseline to compare with".to_owned());
+        };
+        match self.measure(snap) {
+            Ok(measured) => {
+                let mut message = self.metric.format(measured);
+                if let (Some(b), Limit::Baseline { factor }) = (self.baseline, self.limit) {
+                    message.push_str(&format!(" (baseline {}", self.metric.format(b)));
+                    if factor != 1.0 {
+                        message.push_str(&format!(
+                            " x {} = {}",
+                            metric::fmt_num(factor),
+                            self.metric.format(limit)
+                        ));
+                    }
+                    message.push(')');
+                }
+                self.result(Some(measured), Some(limit), message)
+            }
+            Err(why) => self.result(None, Some(limit), why),
+        }
+    }
+
+    fn result(
+        &self,
+        measured: Option<f64>,
+        limit: Option<f64>,
+        message: String,
+    ) -> ThresholdResult {
         ThresholdResult {
             expr: self.expr.clone(),
-            passed: measured.is_some_and(|m| self.op.holds(m, self.value)),
+            passed: measured
+                .zip(limit)
+                .is_some_and(|(m, l)| self.op.holds(m, l)),
             measured,
             unit: self.metric.unit().to_owned(),
             message,
+            baseline: self.baseline,
         }
     }
 }
@@ -262,9 +352,13 @@ pub struct ThresholdResult {
     /// The unit of `measured`: `ms` (latencies), `ratio` (`fail_ratio`, 0 ..= 1), `req/s`
     /// (`rps`), `fails/s` (`fails_per_sec`) or empty (counts).
     pub unit: String,
-    /// The measured value for people (`153.2ms`, `0.5%`, `12.5 req/s`), or why there is
-    /// none (`no requests`, `no entry matched "GET /x" ...`).
+    /// The measured value for people (`153.2ms`, `0.5%`, `12.5 req/s`, with the baseline
+    /// when the limit is relative to it), or why there is none (`no requests`, `no entry
+    /// matched "GET /x" ...`).
     pub message: String,
+    /// For a limit relative to the baseline, the baseline's value, in [`unit`](Self::unit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
 }
 
 impl fmt::Display for ThresholdResult {

@@ -1,6 +1,6 @@
 //! Parsing a threshold expression, and the errors that point at its bad part.
 
-use super::metric::{fmt_num, Class, Metric, Op};
+use super::metric::{fmt_num, Class, Limit, Metric, Op};
 use super::{METRICS, OPERATORS};
 
 /// A threshold expression that does not parse. Every message quotes the whole expression
@@ -75,6 +75,15 @@ pub enum ThresholdError {
         /// Why it is rejected.
         reason: String,
     },
+    /// A threshold relative to the baseline (`p95 < baseline * 1.1`) cannot be set:
+    /// there is no baseline, or it has no value for the threshold's scope and metric.
+    #[error("threshold {expr:?} is relative to the baseline, but {reason}")]
+    Baseline {
+        /// The expression.
+        expr: String,
+        /// Why it cannot be set.
+        reason: String,
+    },
 }
 
 impl ThresholdError {
@@ -88,7 +97,8 @@ impl ThresholdError {
             | ThresholdError::MissingOperator { expr }
             | ThresholdError::UnknownOperator { expr, .. }
             | ThresholdError::MissingValue { expr, .. }
-            | ThresholdError::InvalidValue { expr, .. } => expr,
+            | ThresholdError::InvalidValue { expr, .. }
+            | ThresholdError::Baseline { expr, .. } => expr,
         }
     }
 
@@ -103,6 +113,7 @@ impl ThresholdError {
             ThresholdError::MissingValue { .. } => 4,
             ThresholdError::InvalidValue { .. } => 5,
             ThresholdError::EmptyScope { .. } => 6,
+            ThresholdError::Baseline { .. } => 7,
         }
     }
 }
@@ -129,7 +140,10 @@ pub(super) fn op_hint(op: &str) -> &'static str {
 }
 
 /// Parse `METRIC OP VALUE` (the part after the scope) of the expression `expr`.
-pub(super) fn parse_condition(expr: &str, text: &str) -> Result<(Metric, Op, f64), ThresholdError> {
+pub(super) fn parse_condition(
+    expr: &str,
+    text: &str,
+) -> Result<(Metric, Op, Limit), ThresholdError> {
     const OP_CHARS: [char; 4] = ['<', '>', '=', '!'];
     let Some(op_start) = text.find(OP_CHARS) else {
         return Err(ThresholdError::MissingOperator {
@@ -164,7 +178,7 @@ pub(super) fn parse_condition(expr: &str, text: &str) -> Result<(Metric, Op, f64
             op: op_text.to_owned(),
         });
     }
-    let value = parse_value(metric, value_text).map_err(|reason| ThresholdError::InvalidValue {
+    let value = parse_limit(metric, value_text).map_err(|reason| ThresholdError::InvalidValue {
         expr: expr.to_owned(),
         value: value_text.to_owned(),
         reason,
@@ -205,6 +219,24 @@ pub(super) fn parse_number(text: &str) -> Option<f64> {
         return None;
     }
     text.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// The limit: `baseline`, `baseline * FACTOR`, or a value (see [`parse_value`]).
+pub(super) fn parse_limit(metric: Metric, text: &str) -> Result<Limit, String> {
+    let lower = text.to_ascii_lowercase();
+    let Some(rest) = lower.strip_prefix("baseline") else {
+        return parse_value(metric, text).map(Limit::Fixed);
+    };
+    let rest = rest.trim();
+    if rest.is_empty() {
+        return Ok(Limit::Baseline { factor: 1.0 });
+    }
+    let bad = || "is not a baseline limit (expected baseline or baseline * 1.1)".to_owned();
+    let factor = rest.strip_prefix('*').ok_or_else(bad)?.trim();
+    match parse_number(factor) {
+        Some(f) => Ok(Limit::Baseline { factor: f }),
+        None => Err(bad()),
+    }
 }
 
 /// The value in the metric's base unit, or why it is rejected (a phrase following the

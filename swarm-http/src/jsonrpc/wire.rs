@@ -1,21 +1,36 @@
 //! JSON-RPC 2.0 messages: requests out, responses checked.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::RpcErrorObject;
 
 /// A request object; `id: None` makes it a notification. `params: Null` is left out.
-pub(crate) fn request(id: Option<u64>, method: &str, params: Value) -> Value {
-    let mut m = Map::with_capacity(4);
-    m.insert("jsonrpc".into(), Value::from("2.0"));
-    if let Some(id) = id {
-        m.insert("id".into(), Value::from(id));
+/// Serialized straight to text, with no JSON tree built on the way.
+#[derive(Debug, Serialize)]
+pub(crate) struct Request<'a> {
+    jsonrpc: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    params: &'a Value,
+}
+
+/// A request (`id: Some`) or a notification (`id: None`).
+pub(crate) fn request<'a>(id: Option<u64>, method: &'a str, params: &'a Value) -> Request<'a> {
+    Request {
+        jsonrpc: "2.0",
+        id,
+        method,
+        params,
     }
-    m.insert("method".into(), Value::from(method));
-    if !params.is_null() {
-        m.insert("params".into(), params);
-    }
-    Value::Object(m)
+}
+
+/// The JSON text of a request or a batch of them.
+pub(crate) fn to_text(body: &impl Serialize) -> String {
+    // Strings, integers and a JSON value: nothing here can fail to serialize.
+    serde_json::to_string(body).unwrap_or_default()
 }
 
 /// What a valid response carried.
@@ -172,12 +187,12 @@ mod tests {
     #[test]
     fn requests_and_notifications() {
         assert_eq!(
-            request(Some(3), "eth_blockNumber", Value::Null),
-            json!({"jsonrpc":"2.0","id":3,"method":"eth_blockNumber"})
+            to_text(&request(Some(3), "eth_blockNumber", &Value::Null)),
+            r#"{"jsonrpc":"2.0","id":3,"method":"eth_blockNumber"}"#
         );
         assert_eq!(
-            request(None, "log", json!(["x"])),
-            json!({"jsonrpc":"2.0","method":"log","params":["x"]})
+            to_text(&request(None, "log", &json!(["x"]))),
+            r#"{"jsonrpc":"2.0","method":"log","params":["x"]}"#
         );
     }
 

@@ -66,3 +66,67 @@ impl Drop for Peer {
         }
     }
 }
+
+/// The body [`run_once`] runs: borrows the user's context for as long as it runs.
+pub type OnceFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = swarm_core::TaskResult> + Send + 'a>>;
+
+type OnceFn = dyn for<'a> Fn(&'a mut swarm_core::UserContext) -> OnceFuture<'a> + Send + Sync;
+
+struct OnceBody(Box<OnceFn>);
+
+/// A user that runs the run's [`OnceBody`] in its first task, then idles.
+pub struct Once {
+    done: bool,
+}
+
+#[swarm_core::async_trait]
+impl swarm_core::User for Once {
+    async fn on_start(_ctx: &mut swarm_core::UserContext) -> Result<Self, swarm_core::TaskError> {
+        Ok(Once { done: false })
+    }
+    fn tasks() -> swarm_core::Tasks<Self> {
+        swarm_core::Tasks::new().task("once", Self::once)
+    }
+    fn wait_time(&self) -> swarm_core::Wait {
+        swarm_core::Wait::constant(std::time::Duration::from_millis(50))
+    }
+}
+
+impl Once {
+    async fn once(&mut self, ctx: &mut swarm_core::UserContext) -> swarm_core::TaskResult {
+        if std::mem::replace(&mut self.done, true) {
+            return Ok(());
+        }
+        let body = ctx.setting::<OnceBody>().expect("run_once set the body");
+        (body.0)(ctx).await
+    }
+}
+
+/// Run `body` once as the task of one user against `host`, in a one-second run that
+/// waits up to 30 s for it to finish; fails the test when the body failed or panicked
+/// (its assertions), and returns the report for the counts.
+pub async fn run_once(
+    host: &str,
+    body: impl for<'a> Fn(&'a mut swarm_core::UserContext) -> OnceFuture<'a> + Send + Sync + 'static,
+) -> swarm_core::Report {
+    let report = swarm_core::Swarm::new()
+        .user::<Once>()
+        .setting(OnceBody(Box::new(body)))
+        .users(1)
+        .spawn_rate(10.0)
+        .run_time(std::time::Duration::from_secs(1))
+        .stop_timeout(std::time::Duration::from_secs(30))
+        .host(host)
+        .run()
+        .await
+        .expect("the run starts");
+    assert!(
+        report
+            .snapshot
+            .entry(swarm_core::TASK_KIND, "Once.once")
+            .is_none(),
+        "the body's assertions held: {report}"
+    );
+    report
+}
