@@ -18,6 +18,10 @@
 //! MAIN_KEY=0x... cargo run --example jsonrpc_transfer -- -H http://127.0.0.1:8545 --chain-id 1337 -u 50 -t 5m --max-rps 200
 //! ```
 //!
+//! Accounts funded beforehand (a testnet's, say) can come from a feeder instead:
+//! `--feed keys=funded.csv:per-user --num-accounts 0`, a CSV with a `key` column (hex
+//! private keys), gives user N the account of row N; users beyond the rows stop cleanly.
+//!
 //! The main key comes from `MAIN_KEY` (hex) or `--main-key-file` (its first key: one hex
 //! key a line, or ganache's keys file), never from a flag, and is never printed. With no `--host`, the
 //! example starts ganache from `peers/`, takes its account 0 and chain id 1337, and stops
@@ -31,6 +35,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use swarm_core::prelude::*;
+use swarm_core::FeedError;
 use swarm_eth::abi::{encode_call, storage_contract, Word};
 use swarm_eth::{Account, Address, Eth, Fees, Wallet, U256};
 use swarm_http::jsonrpc::RpcClient;
@@ -66,7 +71,8 @@ struct Cli {
     #[arg(long, env = "CHAIN_ID", value_name = "N")]
     chain_id: Option<u64>,
 
-    /// Test accounts funded from the main account before the run
+    /// Test accounts funded from the main account before the run (0: the users' accounts
+    /// come from a `keys` feeder, e.g. --feed keys=funded.csv:per-user)
     #[arg(long, env = "NUM_ACCOUNTS", default_value_t = 10, value_name = "N")]
     num_accounts: u64,
 
@@ -91,6 +97,18 @@ struct Settings {
     fund: U256,
     transfer: U256,
     tx_type: TxType,
+}
+
+/// A row of the `keys` feeder: a funded account's private key, in hex. Its `Debug` hides it.
+#[derive(Clone, serde::Deserialize)]
+struct KeyRow {
+    key: String,
+}
+
+impl std::fmt::Debug for KeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyRow { key: <hidden> }")
+    }
 }
 
 /// What `test_start` prepared for the users.
@@ -135,9 +153,13 @@ impl User for Transactor {
         let rpc = rpc(run.host(), run.recorder().clone()).await?;
         let mut eth = Eth::connect(rpc, s.chain_id).await?;
         let main = Wallet::new(s.main.clone());
-        let wallets = eth
-            .fund_accounts(&main, s.accounts.max(1), s.fund, Fees::EIP1559)
-            .await?;
+        // With --num-accounts 0 the users' accounts come from the `keys` feeder.
+        let wallets = if s.accounts == 0 {
+            Vec::new()
+        } else {
+            eth.fund_accounts(&main, s.accounts, s.fund, Fees::EIP1559)
+                .await?
+        };
         let contract = eth.deploy(&main, storage_contract(), Fees::EIP1559).await?;
         let setup = Arc::new(Setup {
             wallets,
@@ -158,7 +180,17 @@ impl User for Transactor {
             .get()
             .cloned()
             .ok_or_else(|| TaskError::new("test_start did not finish"))?;
-        let wallet = setup.wallets[(ctx.user_id() % setup.wallets.len() as u64) as usize].clone();
+        let wallet =
+            match ctx.feed::<KeyRow>("keys") {
+                Ok(row) => Wallet::new(Account::from_hex_key(&row.key)?),
+                Err(FeedError::Unknown { .. }) if !setup.wallets.is_empty() => {
+                    setup.wallets[(ctx.user_id() % setup.wallets.len() as u64) as usize].clone()
+                }
+                Err(FeedError::Unknown { .. }) => return Err(TaskError::new(
+                    "--num-accounts 0 needs funded keys from a feeder: --feed keys=FILE:per-user",
+                )),
+                Err(e) => return Err(e.into()),
+            };
         let rpc = rpc(ctx.host(), ctx.recorder().clone()).await?;
         let eth = Eth::connect(rpc, Some(setup.chain_id))
             .await?
