@@ -7,6 +7,9 @@ use url::Url;
 use super::{HostFn, SwarmFn};
 use crate::config::Config;
 use crate::error::Error;
+use crate::report::{Report, RunInfo};
+use crate::runner::{RunnerHandle, StopReason};
+use crate::stats::Snapshot;
 use crate::Swarm;
 
 /// Another way to run a scenario binary, plugged into [`App`](super::App) with
@@ -91,5 +94,43 @@ impl ModeContext {
             swarm = add(swarm);
         }
         swarm
+    }
+
+    /// Run as a plain command-line run does (progress lines, Ctrl-C, the summary, the
+    /// report files), handing the run's handle to `on_start` once it has started: for a
+    /// mode that only adds a client of the control plane beside the run (a metrics
+    /// endpoint).
+    pub fn run_headless(
+        self,
+        on_start: impl FnOnce(RunnerHandle) + Send + 'static,
+    ) -> BoxFuture<'static, Result<u8, Error>> {
+        Box::pin(async move {
+            let specs = super::select_users(&self.config.user_types).map_err(Error::Config)?;
+            super::run_cli(
+                self.config,
+                specs,
+                self.default_host,
+                self.settings,
+                Some(Box::new(on_start)),
+            )
+            .await
+        })
+    }
+
+    /// A report of statistics taken while a run goes on (a web UI's downloads), with
+    /// this configuration's settings and its thresholds evaluated on them. Its stop
+    /// reason reads [`StopReason::Stopped`]: the run is not over, and the caller says so.
+    pub fn report_of(&self, snapshot: Snapshot, user_types: Vec<String>) -> Report {
+        let c = &self.config;
+        let info = RunInfo {
+            users: c.users,
+            spawn_rate: c.spawn_rate,
+            run_time_secs: c.run_time.map(|d| d.as_secs_f64()),
+            host: c.host.as_ref().map(ToString::to_string),
+            user_types,
+            seed: c.seed.unwrap_or_default(),
+        };
+        Report::new(snapshot, StopReason::Stopped, info, c.exit_code_on_error)
+            .with_thresholds(&c.thresholds)
     }
 }
