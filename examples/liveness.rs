@@ -98,6 +98,7 @@ fn main() -> ExitCode {
         Ok(s) => swarm_http::app()
             .setting(s)
             .mode(swarm_distributed::LocustWorker::new())
+            .mode(swarm_web::WebUi::new())
             .main(),
         Err(e) => {
             eprintln!("error: {e}");
