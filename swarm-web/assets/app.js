@@ -210,40 +210,22 @@ async function init() {
   } catch (e) {
     message("Cannot read the settings: " + e.message, true);
   }
-  $("start-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
-      const r = await post("swarm", $("start-form"));
-      message(r.message, false);
-    } catch (e) {
-      message(e.message, true);
-    }
-  });
-  $("edit-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
-      const r = await post("swarm", $("edit-form"));
-      message(r.message, false);
-    } catch (e) {
-      message(e.message, true);
-    }
-  });
-  $("stop-btn").addEventListener("click", async () => {
-    try {
-      await post("stop");
-      message("Stopping", false);
-    } catch (e) {
-      message(e.message, true);
-    }
-  });
-  $("reset-btn").addEventListener("click", async () => {
-    try {
-      await post("stats/reset");
-      message("Statistics reset", false);
-    } catch (e) {
-      message(e.message, true);
-    }
-  });
+  // Each control sends one command and shows its answer (or why it was refused).
+  const command = (id, event, path, form, done) => {
+    $(id).addEventListener(event, async (ev) => {
+      ev.preventDefault();
+      try {
+        const r = await post(path, form ? $(form) : undefined);
+        message(done || r.message, false);
+      } catch (e) {
+        message(e.message, true);
+      }
+    });
+  };
+  command("start-form", "submit", "swarm", "start-form");
+  command("edit-form", "submit", "swarm", "edit-form");
+  command("stop-btn", "click", "stop", null, "Stopping");
+  command("reset-btn", "click", "stats/reset", null, "Statistics reset");
   for (const b of document.querySelectorAll(".tabs button")) {
     b.addEventListener("click", () => showTab(b.dataset.tab));
   }

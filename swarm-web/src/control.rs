@@ -132,9 +132,10 @@ impl Controller {
 
     /// The settings the start form shows first.
     pub(crate) fn settings(&self) -> serde_json::Value {
+        // Never hold `ctx` while taking `inner`: `start` takes them the other way round.
+        let host = lock(&self.inner).host.as_ref().map(ToString::to_string);
         let ctx = lock(&self.ctx);
         let c = ctx.config();
-        let host = lock(&self.inner).host.as_ref().map(ToString::to_string);
         serde_json::json!({
             "host": host,
             "user_count": c.users,

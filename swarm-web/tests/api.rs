@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{client, count, get_json, row, wait_stats, Proc};
+use common::{client, count, get_json, get_text, row, wait_stats, Proc};
 
 async fn post_form(
     c: &reqwest::Client,
@@ -190,14 +190,7 @@ async fn drive_a_run_through_locusts_routes() {
     assert_eq!(csv_row(&csv, "/")[2], index.to_string());
     assert_eq!(csv_row(&csv, "Aggregated")[2], total.to_string());
 
-    let failures = c
-        .get(format!("{base}/stats/failures/csv"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let failures = get_text(&c, &format!("{base}/stats/failures/csv")).await;
     assert!(
         failures.starts_with("Method,Name,Error,Occurrences,First Seen,Last Seen"),
         "{failures}"
@@ -207,26 +200,12 @@ async fn drive_a_run_through_locusts_routes() {
         fails.to_string(),
         "{failures}"
     );
-    let exceptions = c
-        .get(format!("{base}/exceptions/csv"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let exceptions = get_text(&c, &format!("{base}/exceptions/csv")).await;
     assert!(
         exceptions.starts_with("Count,Message,Traceback,Nodes"),
         "{exceptions}"
     );
-    let history = c
-        .get(format!("{base}/stats/requests_full_history/csv"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let history = get_text(&c, &format!("{base}/stats/requests_full_history/csv")).await;
     assert!(history.starts_with("Timestamp,User Count,"), "{history}");
     assert!(history.lines().count() > 1, "{history}");
 

@@ -98,10 +98,26 @@ async fn wait_page(b: &Client, what: &str, script: &str) {
     panic!("{what}: not reached (last {last}, state {state})");
 }
 
-async fn set_input(b: &Client, id: &str, value: &str) {
-    let input = b.find(Locator::Id(id)).await.unwrap();
-    input.clear().await.unwrap();
-    input.send_keys(value).await.unwrap();
+async fn click(b: &Client, id: &str) {
+    b.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Fill in the users and spawn rate of a form (`start` or `edit`) and submit it.
+async fn submit(b: &Client, form: &str, users: &str, rate: &str) {
+    for (field, value) in [("users", users), ("rate", rate)] {
+        let input = b
+            .find(Locator::Id(&format!("{form}-{field}")))
+            .await
+            .unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    click(b, &format!("{form}-btn")).await;
 }
 
 /// The table's cells by (method, name): [requests, failures, median].
@@ -162,14 +178,7 @@ async fn run_a_test_from_the_browser() {
     screenshot(&b, "web_ui_ready.png").await;
 
     // Start a run from the form.
-    set_input(&b, "start-users", "2").await;
-    set_input(&b, "start-rate", "10").await;
-    b.find(Locator::Id("start-btn"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(&b, "start", "2", "10").await;
     wait_page(
         &b,
         "2 users running",
@@ -179,14 +188,7 @@ async fn run_a_test_from_the_browser() {
     .await;
 
     // Change the users from the edit form.
-    set_input(&b, "edit-users", "5").await;
-    set_input(&b, "edit-rate", "20").await;
-    b.find(Locator::Id("edit-btn"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit(&b, "edit", "5", "20").await;
     wait_page(
         &b,
         "5 users",
@@ -209,12 +211,7 @@ async fn run_a_test_from_the_browser() {
     screenshot(&b, "web_ui_running.png").await;
 
     // Stop from the page; then the table shows the final numbers of /stats/requests.
-    b.find(Locator::Id("stop-btn"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "stop-btn").await;
     wait_page(
         &b,
         "stopped",

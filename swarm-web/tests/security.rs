@@ -36,6 +36,15 @@ fn basic(user_pass: &str) -> String {
     )
 }
 
+/// `GET url` with these credentials.
+async fn get_with(c: &reqwest::Client, url: &str, user_pass: &str) -> reqwest::Response {
+    c.get(url)
+        .header("authorization", basic(user_pass))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_needs_the_credentials() {
     let dir = tempfile::tempdir().unwrap();
@@ -74,19 +83,9 @@ async fn every_route_needs_the_credentials() {
                 .starts_with("Basic "),
             "{path}"
         );
-        let res = c
-            .get(format!("{base}{path}"))
-            .header("authorization", basic("ann:wrong"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 401, "{path} with a wrong password");
-        let res = c
-            .get(format!("{base}{path}"))
-            .header("authorization", basic("ann:s3cret-pw"))
-            .send()
-            .await
-            .unwrap();
+        let wrong = get_with(&c, &format!("{base}{path}"), "ann:wrong").await;
+        assert_eq!(wrong.status(), 401, "{path} with a wrong password");
+        let res = get_with(&c, &format!("{base}{path}"), "ann:s3cret-pw").await;
         assert_eq!(res.status(), 200, "{path} with the password");
         let body = res.text().await.unwrap();
         assert!(!body.contains("s3cret-pw"), "{path} shows the password");
@@ -100,12 +99,7 @@ async fn every_route_needs_the_credentials() {
     assert_eq!(res.status(), 401, "a command without credentials");
     let res = c.get(&metrics).send().await.unwrap();
     assert_eq!(res.status(), 401, "metrics without credentials");
-    let res = c
-        .get(&metrics)
-        .basic_auth("ann", Some("s3cret-pw"))
-        .send()
-        .await
-        .unwrap();
+    let res = get_with(&c, &metrics, "ann:s3cret-pw").await;
     assert_eq!(res.status(), 200);
     let s: serde_json::Value = c
         .get(format!("{base}/stats/requests"))

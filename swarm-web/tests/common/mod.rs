@@ -149,6 +149,13 @@ pub async fn get_json(c: &reqwest::Client, url: &str) -> serde_json::Value {
     res.json().await.unwrap()
 }
 
+/// `GET url` as text.
+pub async fn get_text(c: &reqwest::Client, url: &str) -> String {
+    let res = c.get(url).send().await.unwrap();
+    assert!(res.status().is_success(), "GET {url}: {}", res.status());
+    res.text().await.unwrap()
+}
+
 /// Poll `GET base/stats/requests` until `cond` holds (at most 60 s, 300 polls).
 pub async fn wait_stats(
     c: &reqwest::Client,
