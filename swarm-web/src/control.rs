@@ -168,6 +168,14 @@ impl Controller {
         }
         let mut inner = lock(&self.inner);
         if let Phase::Running(handle) = &inner.phase {
+            if matches!(
+                handle.status().borrow().state,
+                RunState::Stopping | RunState::Stopped
+            ) {
+                return Err(Refused(
+                    "the run is stopping; start again once it has stopped".to_owned(),
+                ));
+            }
             if req.run_time.is_some() {
                 return Err(Refused(
                     "run_time can only be set when a run starts; stop this one first".to_owned(),
