@@ -330,8 +330,22 @@ impl Controller {
     }
 
     /// The statistics and state now. `history` asks the runner for its per-second
-    /// history too (for the downloads).
+    /// history too (for the downloads). When the run has just ended and its report is
+    /// not there yet, waits for it (at most 5 s) rather than show empty numbers.
     pub(crate) async fn current(&self, history: bool) -> Current {
+        let mut finished = self.finished.subscribe();
+        match self.current_once(history).await {
+            Ok(cur) => cur,
+            Err(partial) => {
+                let _ = tokio::time::timeout(Duration::from_secs(5), finished.changed()).await;
+                self.current_once(history).await.unwrap_or(partial)
+            }
+        }
+    }
+
+    /// As [`Controller::current`]; `Err` when the run is over but its report is not
+    /// kept yet (the runner no longer answers).
+    async fn current_once(&self, history: bool) -> Result<Current, Current> {
         let (handle, host, finished) = {
             let inner = lock(&self.inner);
             let host = inner.host.as_ref().map(ToString::to_string);
@@ -365,9 +379,15 @@ impl Controller {
             cur.users = status.users;
             cur.target_users = status.target_users;
             cur.user_counts = status.user_counts;
-            if let Some(snap) = snap {
-                cur.current = self.current_rates(&snap);
-                cur.snapshot = snap;
+            match snap {
+                // Once the runner has taken its final statistics, what it answers is no
+                // longer the run's: the report (on its way) is.
+                Some(_) if status.state == RunState::Stopped => return Err(cur),
+                Some(snap) => {
+                    cur.current = self.current_rates(&snap);
+                    cur.snapshot = snap;
+                }
+                None => return Err(cur),
             }
         } else if let Some(result) = finished {
             cur.state = "stopped";
@@ -379,7 +399,7 @@ impl Controller {
                 Err(e) => cur.last_error = Some(e),
             }
         }
-        cur
+        Ok(cur)
     }
 
     /// Per-entry rates over about the last 10 s, from the counts of earlier calls (the

@@ -110,8 +110,9 @@ pub(crate) fn stats_requests(cur: &Current) -> Value {
         "total_fail_per_sec": per_sec(total.failures, d),
         "fail_ratio": total.fail_ratio(),
         "current_response_time_percentiles": {
-            "response_time_percentile_0.5": p50.unwrap_or(0.0),
-            "response_time_percentile_0.95": p95.unwrap_or(0.0),
+            // Bucketed whole milliseconds, as Locust's.
+            "response_time_percentile_0.5": p50.map_or(0, |v| v as u64),
+            "response_time_percentile_0.95": p95.map_or(0, |v| v as u64),
         },
         "state": cur.state,
         "user_count": cur.users,

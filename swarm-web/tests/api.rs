@@ -112,6 +112,57 @@ async fn drive_a_run_through_locusts_routes() {
     })
     .await;
     assert_eq!(s["user_counts"]["Visitor"], 5, "{s}");
+    // Every field Locust 2.47.0's /stats/requests has (captured from a real Locust UI).
+    for key in [
+        "current_fail_per_sec",
+        "current_response_time_percentiles",
+        "current_rps",
+        "errors",
+        "fail_ratio",
+        "state",
+        "stats",
+        "total_fail_per_sec",
+        "total_rps",
+        "user_count",
+    ] {
+        assert!(s.get(key).is_some(), "no {key} in {s}");
+    }
+    assert!(s["current_response_time_percentiles"]["response_time_percentile_0.95"].is_u64());
+    for key in [
+        "avg_content_length",
+        "avg_response_time",
+        "current_fail_per_sec",
+        "current_rps",
+        "max_response_time",
+        "median_response_time",
+        "method",
+        "min_response_time",
+        "name",
+        "num_failures",
+        "num_requests",
+        "response_time_percentile_0.95",
+        "response_time_percentile_0.99",
+        "total_fail_per_sec",
+        "total_rps",
+    ] {
+        assert!(
+            row(&s, "GET", "/").get(key).is_some(),
+            "no {key} in a row of {s}"
+        );
+    }
+    for key in [
+        "error",
+        "first_seen",
+        "last_seen",
+        "method",
+        "name",
+        "occurrences",
+    ] {
+        assert!(
+            s["errors"][0].get(key).is_some(),
+            "no {key} in an error of {s}"
+        );
+    }
     assert_eq!(s["target_user_count"], 5);
     assert!(s["errors"]
         .as_array()
@@ -163,7 +214,10 @@ async fn drive_a_run_through_locusts_routes() {
     let res = c.post(format!("{base}/stop")).send().await.unwrap();
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["success"], true);
-    let s = wait_stats(&c, &base, "stopped", |s| s["state"] == "stopped").await;
+    let s = wait_stats(&c, &base, "stopped with the final numbers", |s| {
+        s["state"] == "stopped" && count(s, "", "Aggregated", "num_requests") > 20
+    })
+    .await;
     let index = row(&s, "GET", "/")["num_requests"].as_u64().unwrap();
     let fails = row(&s, "GET", "/fail")["num_failures"].as_u64().unwrap();
     let total = row(&s, "", "Aggregated")["num_requests"].as_u64().unwrap();
