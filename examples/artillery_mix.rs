@@ -236,8 +236,11 @@ fn start_socketio() -> Option<(String, LocalPeer)> {
 }
 
 fn main() -> ExitCode {
-    // The worker mode's flags (--worker, --master-host, --master-port) join ours.
-    let mut app = swarm_http::app().mode(swarm_distributed::LocustWorker::new());
+    // The worker mode's flags (--worker, --master-host, --master-port) and the web UI's
+    // (--web, --metrics-bind, ...) join ours.
+    let mut app = swarm_http::app()
+        .mode(swarm_distributed::LocustWorker::new())
+        .mode(swarm_web::WebUi::new());
     let matches = app
         .augment(<Cli as clap::CommandFactory>::command())
         .get_matches();

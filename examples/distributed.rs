@@ -86,5 +86,6 @@ swarm_core::register_user!(WebsiteUser, AdminUser);
 fn main() -> std::process::ExitCode {
     swarm_http::app()
         .mode(swarm_distributed::LocustWorker::new())
+        .mode(swarm_web::WebUi::new())
         .main()
 }

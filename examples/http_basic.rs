@@ -76,5 +76,6 @@ fn main() -> std::process::ExitCode {
     swarm_http::app()
         .setting(waits)
         .mode(swarm_distributed::LocustWorker::new())
+        .mode(swarm_web::WebUi::new())
         .main()
 }

@@ -58,5 +58,6 @@ swarm_core::register_user!(MaxUser);
 fn main() -> std::process::ExitCode {
     swarm_http::app()
         .mode(swarm_distributed::LocustWorker::new())
+        .mode(swarm_web::WebUi::new())
         .main()
 }

@@ -116,6 +116,7 @@ fn main() -> ExitCode {
             .setting(s)
             .feed(headers)
             .mode(swarm_distributed::LocustWorker::new())
+            .mode(swarm_web::WebUi::new())
             .main(),
         Err(e) => {
             eprintln!("error: {e}");

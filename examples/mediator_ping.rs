@@ -93,8 +93,11 @@ fn secs(name: &str, v: f64) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
-    // The worker mode's flags (--worker, --master-host, --master-port) join ours.
-    let app = swarm_core::cli::App::new().mode(swarm_distributed::LocustWorker::new());
+    // The worker mode's flags (--worker, --master-host, --master-port) and the web UI's
+    // (--web, --metrics-bind, ...) join ours.
+    let app = swarm_core::cli::App::new()
+        .mode(swarm_distributed::LocustWorker::new())
+        .mode(swarm_web::WebUi::new());
     let matches = app
         .augment(<Cli as clap::CommandFactory>::command())
         .get_matches();

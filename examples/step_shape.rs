@@ -53,5 +53,6 @@ fn main() -> std::process::ExitCode {
     // As a Locust worker (--worker), the master's spawns set the users instead.
     swarm_http::app()
         .mode(swarm_distributed::LocustWorker::new())
+        .mode(swarm_web::WebUi::new())
         .main_from(args)
 }

@@ -76,8 +76,8 @@ SOCKETIO_STAMP="$SOCKETIO_HOME/stamp"
 SOCKETIO_APP="$PEERS_SRC/socketio/app.py"
 
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
-KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo ganache socketio)
-STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo ganache socketio tls-proxy)
+KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo ganache socketio chromium)
+STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo ganache socketio tls-proxy chromedriver)
 
 PROG="peers/$(basename "$0")"
 
@@ -160,6 +160,10 @@ nginx_bin() {
 
 wrk_bin() {
   command -v wrk 2>/dev/null
+}
+
+chromedriver_bin() {
+  command -v chromedriver 2>/dev/null
 }
 
 # A free TCP port on 127.0.0.1 (the kernel's pick; tiny race until the peer binds it).

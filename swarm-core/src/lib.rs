@@ -22,7 +22,7 @@ pub use crate::duration::parse_duration;
 pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
 pub use crate::feed::{Feed, FeedArg, FeedError, FeedMode, OnExhausted};
 pub use crate::rate::{ArrivalSchedule, RateLimiter, RateStage};
-pub use crate::report::Report;
+pub use crate::report::{Report, ReportFiles};
 pub use crate::runner::{
     Command, CommandError, Progress, ProgressEvent, RunEvent, RunState, RunStatus, RunnerHandle,
     StopReason, TASK_KIND,

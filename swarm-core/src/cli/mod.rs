@@ -203,7 +203,7 @@ impl App {
         };
         let mut settings = self.settings;
         settings.extend(self.feeds.into_iter().map(feed_fn));
-        block_on_runtime(run_cli(config, specs, self.default_host, settings))
+        block_on_runtime(run_cli(config, specs, self.default_host, settings, None))
     }
 }
 
@@ -274,11 +274,16 @@ pub(crate) fn select_users(names: &[String]) -> Result<Vec<crate::runner::UserSp
     crate::user::specs_named(names)
 }
 
+/// Called with the run's handle once a command-line run has started (a client of the
+/// control plane that runs beside it, such as a metrics endpoint).
+pub(crate) type OnStart = Box<dyn FnOnce(RunnerHandle) + Send>;
+
 pub(crate) async fn run_cli(
     mut config: Config,
     specs: Vec<crate::runner::UserSpec>,
     default_host: Option<HostFn>,
     settings: Vec<SwarmFn>,
+    on_start: Option<OnStart>,
 ) -> Result<u8, Error> {
     if config.host.is_none() {
         config.host = resolve_default_host(default_host).await?;
@@ -300,6 +305,9 @@ pub(crate) async fn run_cli(
         });
     }
     let (handle, fut) = swarm.start()?;
+    if let Some(f) = on_start {
+        f(handle.clone());
+    }
     let live = (!only_summary && tty).then(|| live::spawn(handle.clone(), run_time));
     let signals = tokio::spawn(watch_signals(handle.clone()));
     let result = fut.await;

@@ -7,6 +7,9 @@ use url::Url;
 use super::{HostFn, SwarmFn};
 use crate::config::Config;
 use crate::error::Error;
+use crate::report::{Report, RunInfo};
+use crate::runner::{RunnerHandle, StopReason};
+use crate::stats::Snapshot;
 use crate::Swarm;
 
 /// Another way to run a scenario binary, plugged into [`App`](super::App) with
@@ -83,13 +86,51 @@ impl ModeContext {
     /// As [`ModeContext::swarm`], from a configuration of the mode's own (say, the app's
     /// with the load model taken out, because a master drives the users).
     pub fn swarm_with(&self, mut config: Config) -> Swarm {
-        config.csv = None;
-        config.json = None;
+        crate::report::ReportFiles::take(&mut config);
         config.user_types.clear();
         let mut swarm = Swarm::with_config(config).users_named(self.user_types());
         for add in &self.settings {
             swarm = add(swarm);
         }
         swarm
+    }
+
+    /// Run as a plain command-line run does (progress lines, Ctrl-C, the summary, the
+    /// report files), handing the run's handle to `on_start` once it has started: for a
+    /// mode that only adds a client of the control plane beside the run (a metrics
+    /// endpoint).
+    pub fn run_headless(
+        self,
+        on_start: impl FnOnce(RunnerHandle) + Send + 'static,
+    ) -> BoxFuture<'static, Result<u8, Error>> {
+        Box::pin(async move {
+            let specs = super::select_users(&self.config.user_types).map_err(Error::Config)?;
+            super::run_cli(
+                self.config,
+                specs,
+                self.default_host,
+                self.settings,
+                Some(Box::new(on_start)),
+            )
+            .await
+        })
+    }
+
+    /// A report of statistics taken while a run goes on (a web UI's downloads), with
+    /// this configuration's settings and its thresholds evaluated on them. Its stop
+    /// reason reads [`StopReason::Stopped`]: the run is not over, and the caller says so.
+    pub fn report_of(&self, snapshot: Snapshot, user_types: Vec<String>) -> Report {
+        let c = &self.config;
+        let info = RunInfo {
+            users: c.users,
+            spawn_rate: c.spawn_rate,
+            run_time_secs: c.run_time.map(|d| d.as_secs_f64()),
+            host: c.host.as_ref().map(ToString::to_string),
+            user_types,
+            seed: c.seed.unwrap_or_default(),
+            run_id: String::new(),
+        };
+        Report::new(snapshot, StopReason::Stopped, info, c.exit_code_on_error)
+            .with_thresholds(&c.thresholds)
     }
 }

@@ -227,9 +227,10 @@ impl fmt::Display for Report {
     }
 }
 
-/// The report files a run writes (`--csv`, `--json`, `--html`, `--junit`).
+/// The report files a run writes (`--csv`, `--json`, `--html`, `--junit`): for a run
+/// mode that writes its run's report itself (see [`crate::cli::ModeContext`]).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ReportFiles {
+pub struct ReportFiles {
     csv: Option<PathBuf>,
     json: Option<PathBuf>,
     html: Option<PathBuf>,
@@ -238,7 +239,7 @@ pub(crate) struct ReportFiles {
 
 impl ReportFiles {
     /// The files a configuration asks for.
-    pub(crate) fn of(config: &crate::config::Config) -> Self {
+    pub fn of(config: &crate::config::Config) -> Self {
         ReportFiles {
             csv: config.csv.clone(),
             json: config.json.clone(),
@@ -258,7 +259,10 @@ impl ReportFiles {
     }
 
     /// Write every file asked for; the paths written, in order.
-    pub(crate) fn write(&self, report: &Report) -> Result<Vec<PathBuf>, ReportError> {
+    ///
+    /// # Errors
+    /// The first file that cannot be written, with its path.
+    pub fn write(&self, report: &Report) -> Result<Vec<PathBuf>, ReportError> {
         let mut written = Vec::new();
         if let Some(prefix) = &self.csv {
             written.extend(report.write_csv(prefix)?);

@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod api;
+mod auth;
+mod control;
+mod error;
+mod locust_json;
+mod metrics;
+mod metrics_server;
+mod mode;
+mod options;
+mod server;
+mod tls;
+
+pub use crate::error::WebError;
+pub use crate::mode::WebUi;
