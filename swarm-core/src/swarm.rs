@@ -230,6 +230,14 @@ impl Swarm {
         self
     }
 
+    /// Accept any TLS certificate on `https://` and `wss://` (self-signed test targets),
+    /// as `--insecure` does: users see it as the [`TlsOptions`](crate::TlsOptions) setting.
+    #[must_use]
+    pub fn insecure(mut self, on: bool) -> Self {
+        self.config.insecure = on;
+        self
+    }
+
     /// Seed every user's RNG, for repeatable task choices.
     #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
@@ -410,6 +418,10 @@ impl Swarm {
         }
         let config = self.config;
         let arrival = config.checked()?;
+        if config.insecure {
+            self.scope
+                .insert_arc(Arc::new(crate::TlsOptions { insecure: true }));
+        }
         if !self.named.is_empty() {
             let named = std::mem::take(&mut self.named);
             self.specs.extend(crate::user::specs_named(&named)?);

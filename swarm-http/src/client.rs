@@ -22,7 +22,12 @@ struct PoolKey {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     max_redirects: usize,
-    accept_invalid_certs: bool,
+    /// `--insecure` and the builder's TLS options.
+    #[cfg(feature = "tls")]
+    tls: crate::tls::TlsSettings,
+    /// Whether the client talks to an `https://` host (then its TLS configuration is
+    /// ours, built when the client is).
+    https: bool,
 }
 
 impl Default for PoolKey {
@@ -31,7 +36,9 @@ impl Default for PoolKey {
             timeout: None,
             connect_timeout: None,
             max_redirects: 10,
-            accept_invalid_certs: false,
+            #[cfg(feature = "tls")]
+            tls: crate::tls::TlsSettings::default(),
+            https: false,
         }
     }
 }
@@ -67,8 +74,14 @@ fn build_pool(key: &PoolKey) -> Result<reqwest::Client, HttpError> {
         b = b.connect_timeout(t);
     }
     #[cfg(feature = "tls")]
-    {
-        b = b.tls_danger_accept_invalid_certs(key.accept_invalid_certs);
+    if key.https || !key.tls.is_default() {
+        // One rustls stack for every transport: the shared configuration honours
+        // `--insecure` and a CA file as WebSockets do.
+        let config = key
+            .tls
+            .http1_config()
+            .map_err(|e| HttpError::Config(e.to_string()))?;
+        b = b.tls_backend_preconfigured((*config).clone());
     }
     b.build()
         .map_err(|e| HttpError::Config(format!("cannot build the HTTP client: {e}")))
@@ -164,11 +177,30 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Accept invalid TLS certificates (self-signed test targets). Needs the `tls`
-    /// feature.
+    /// Accept invalid TLS certificates (self-signed test targets), as `--insecure` does
+    /// for the whole run. Needs the `tls` feature (on by default).
     #[must_use]
-    pub fn accept_invalid_certs(mut self, yes: bool) -> Self {
-        self.key.accept_invalid_certs = yes;
+    pub fn accept_invalid_certs(self, yes: bool) -> Self {
+        #[cfg(feature = "tls")]
+        {
+            let mut b = self;
+            b.key.tls.insecure = yes;
+            b
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = yes;
+            self
+        }
+    }
+
+    /// Trust the CA certificates of this PEM file besides the system's (a target behind a
+    /// private CA). The file is read when the first client with it is built; a file that
+    /// cannot be read or holds no certificate makes [`build`](Self::build) fail naming it.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.key.tls.ca_file = Some(path.into());
         self
     }
 
@@ -181,7 +213,11 @@ impl HttpClientBuilder {
     }
 
     /// Build the client.
-    pub fn build(self) -> Result<HttpClient, HttpError> {
+    pub fn build(mut self) -> Result<HttpClient, HttpError> {
+        self.key.https = self.base.as_deref().is_some_and(|b| {
+            b.get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        });
         let inner = match (&self.pools, self.isolated) {
             (Some(pools), false) => {
                 let mut map = pools
@@ -322,7 +358,11 @@ impl HttpClient {
         HttpClientBuilder {
             base: ctx.host().map(ToString::to_string),
             headers: HeaderMap::new(),
-            key: PoolKey::default(),
+            key: PoolKey {
+                #[cfg(feature = "tls")]
+                tls: crate::tls::TlsSettings::of_run(ctx),
+                ..PoolKey::default()
+            },
             isolated: false,
             recorder: ctx.recorder().clone(),
             pools: Some(ctx.shared(Pools::default)),

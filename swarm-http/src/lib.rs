@@ -26,6 +26,8 @@ mod error;
 pub mod jsonrpc;
 mod request;
 pub mod socketio;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod ws;
 
 pub use client::{HttpClient, HttpClientBuilder};

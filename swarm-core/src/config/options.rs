@@ -257,6 +257,10 @@ pub struct PlanArgs {
     #[arg(help_heading = PLAN, long, env = "SWARM_FEED_PARTITIONS", value_name = "N")]
     #[serde(default)]
     pub feed_partitions: Option<u32>,
+    /// Accept any TLS certificate (self-signed, expired, for another name) on https:// and wss://
+    #[arg(help_heading = PLAN, long, env = "SWARM_INSECURE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    #[serde(default)]
+    pub insecure: Option<bool>,
 }
 
 /// The process options: how this process logs, where it writes its reports, its exit
@@ -372,6 +376,7 @@ impl Config {
             max_rps,
             feed,
             feed_partitions,
+            insecure,
         } = plan;
         set(&mut self.users, users);
         set(&mut self.spawn_rate, spawn_rate);
@@ -395,6 +400,7 @@ impl Config {
         set(&mut self.max_rps, max_rps.map(Some));
         set(&mut self.feeds, feed);
         set(&mut self.feed_partitions, feed_partitions.map(Some));
+        set(&mut self.insecure, insecure);
         set(
             &mut self.user_types,
             (!user_types.is_empty()).then_some(user_types),
