@@ -17,7 +17,7 @@ mod threshold;
 mod user;
 mod wait;
 
-pub use crate::config::{parse_host, Config, TlsOptions};
+pub use crate::config::{parse_host, Config, TransportOptions};
 pub use crate::duration::parse_duration;
 pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
 pub use crate::feed::{Feed, FeedArg, FeedError, FeedMode, OnExhausted};

@@ -231,10 +231,18 @@ impl Swarm {
     }
 
     /// Accept any TLS certificate on `https://` and `wss://` (self-signed test targets),
-    /// as `--insecure` does: users see it as the [`TlsOptions`](crate::TlsOptions) setting.
+    /// as `--insecure` does: users see it as the [`TransportOptions`](crate::TransportOptions) setting.
     #[must_use]
     pub fn insecure(mut self, on: bool) -> Self {
         self.config.insecure = on;
+        self
+    }
+
+    /// HTTP users share one connection pool instead of each opening its own connections,
+    /// as `--shared-pool` does (see swarm-http's `HttpClientBuilder::shared_pool`).
+    #[must_use]
+    pub fn shared_pool(mut self, on: bool) -> Self {
+        self.config.shared_pool = on;
         self
     }
 
@@ -418,9 +426,11 @@ impl Swarm {
         }
         let config = self.config;
         let arrival = config.checked()?;
-        if config.insecure {
-            self.scope
-                .insert_arc(Arc::new(crate::TlsOptions { insecure: true }));
+        if config.insecure || config.shared_pool {
+            self.scope.insert_arc(Arc::new(crate::TransportOptions {
+                insecure: config.insecure,
+                shared_pool: config.shared_pool,
+            }));
         }
         if !self.named.is_empty() {
             let named = std::mem::take(&mut self.named);

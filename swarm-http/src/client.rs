@@ -13,6 +13,7 @@ use reqwest::Method;
 use swarm_core::{Recorder, UserContext};
 use url::Url;
 
+use crate::conn::{ConnOptions, OwnConnections};
 use crate::error::HttpError;
 use crate::request::RequestBuilder;
 
@@ -61,7 +62,7 @@ fn build_pool(key: &PoolKey) -> Result<reqwest::Client, HttpError> {
         // every attempt is a request to count.
         .retry(reqwest::retry::never().max_retries_per_request(0))
         .pool_idle_timeout(Duration::from_secs(60))
-        .user_agent(concat!("swarm/", env!("CARGO_PKG_VERSION")));
+        .user_agent(crate::conn::USER_AGENT_VALUE);
     if !proxy_from_env() {
         // Same behaviour, less work: with no proxy configured, reqwest still matches
         // every request against the (empty) proxy settings it read from the environment.
@@ -109,7 +110,8 @@ pub struct HttpClientBuilder {
     base: Option<String>,
     headers: HeaderMap,
     key: PoolKey,
-    isolated: bool,
+    /// Use the run's shared pool instead of connections of the user's own.
+    shared: bool,
     recorder: Recorder,
     pools: Option<Arc<Pools>>,
 }
@@ -204,11 +206,23 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Use a connection pool of this user's own instead of the run's shared pool, as
-    /// Locust's per-user sessions do (more connections, more memory).
+    /// Connections of this user's own (the default): as Locust's sessions, k6's VUs and
+    /// Goose's users, each user opens its own keep-alive connection and does its own TLS
+    /// handshake, so the server sees as many clients as the run has users.
     #[must_use]
     pub fn isolated(mut self) -> Self {
-        self.isolated = true;
+        self.shared = false;
+        self
+    }
+
+    /// Share one connection pool among all the users of the run (reqwest's pool; also
+    /// `--shared-pool`). The server then sees a handful of keep-alive connections however
+    /// many users there are: less memory and fewer handshakes in the client, but
+    /// connection limits, per-connection costs and TLS handshakes of the server go
+    /// untested. Useful to measure a server's request throughput alone.
+    #[must_use]
+    pub fn shared_pool(mut self) -> Self {
+        self.shared = true;
         self
     }
 
@@ -218,26 +232,49 @@ impl HttpClientBuilder {
             b.get(..8)
                 .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
         });
-        let inner = match (&self.pools, self.isolated) {
-            (Some(pools), false) => {
+        #[cfg(feature = "tls")]
+        if self.key.https || !self.key.tls.is_default() {
+            // A CA file that cannot be used fails here, before any request.
+            self.key
+                .tls
+                .http1_config()
+                .map_err(|e| HttpError::Config(e.to_string()))?;
+        }
+        let (inner, own) = match (&self.pools, self.shared) {
+            (Some(pools), true) => {
                 let mut map = pools
                     .0
                     .lock()
                     .map_err(|_| HttpError::Config("the shared pool lock is poisoned".into()))?;
-                match map.get(&self.key) {
+                let c = match map.get(&self.key) {
                     Some(c) => c.clone(),
                     None => {
                         let c = build_pool(&self.key)?;
                         map.insert(self.key.clone(), c.clone());
                         c
                     }
-                }
+                };
+                (c, None)
             }
-            _ => build_pool(&self.key)?,
+            (None, true) => (build_pool(&self.key)?, None),
+            (_, false) => {
+                let own = Own {
+                    conns: OwnConnections::default(),
+                    options: ConnOptions {
+                        timeout: self.key.timeout,
+                        connect_timeout: self.key.connect_timeout,
+                        max_redirects: self.key.max_redirects,
+                        #[cfg(feature = "tls")]
+                        tls: self.key.tls.clone(),
+                    },
+                };
+                (request_factory()?, Some(Arc::new(own)))
+            }
         };
         let base = self.base.map(|b| Arc::from(b.trim_end_matches('/')));
         Ok(HttpClient {
             inner,
+            own,
             base,
             headers: Arc::new(self.headers),
             jar: Arc::new(Cookies::default()),
@@ -246,10 +283,32 @@ impl HttpClientBuilder {
     }
 }
 
+/// A user's own connections and their options.
+#[derive(Debug)]
+pub(crate) struct Own {
+    pub(crate) conns: OwnConnections,
+    pub(crate) options: ConnOptions,
+}
+
+/// The client that builds the requests of users with their own connections (it sends
+/// none: reqwest's request builder needs a client to hang from). One per process.
+fn request_factory() -> Result<reqwest::Client, HttpError> {
+    static FACTORY: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(c) = FACTORY.get() {
+        return Ok(c.clone());
+    }
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| HttpError::Config(format!("cannot build the HTTP client: {e}")))?;
+    Ok(FACTORY.get_or_init(|| c).clone())
+}
+
 /// A user's HTTP client: relative paths go to the run's host, cookies are kept per user,
 /// and every request is timed and recorded (Locust's `self.client`).
 ///
-/// Clients of one run share a connection pool unless built [`isolated`](HttpClientBuilder::isolated).
+/// Each user's client opens connections of its own (see
+/// [`shared_pool`](HttpClientBuilder::shared_pool) for the other choice).
 ///
 /// ```no_run
 /// # async fn t(ctx: &mut swarm_core::UserContext) -> Result<(), swarm_http::HttpError> {
@@ -264,6 +323,8 @@ impl HttpClientBuilder {
 #[derive(Clone)]
 pub struct HttpClient {
     pub(crate) inner: reqwest::Client,
+    /// The user's own connections, unless it uses the run's shared pool.
+    pub(crate) own: Option<Arc<Own>>,
     pub(crate) base: Option<Arc<str>>,
     pub(crate) headers: Arc<HeaderMap>,
     pub(crate) jar: Arc<Cookies>,
@@ -363,7 +424,9 @@ impl HttpClient {
                 tls: crate::tls::TlsSettings::of_run(ctx),
                 ..PoolKey::default()
             },
-            isolated: false,
+            shared: ctx
+                .setting::<swarm_core::TransportOptions>()
+                .is_some_and(|o| o.shared_pool),
             recorder: ctx.recorder().clone(),
             pools: Some(ctx.shared(Pools::default)),
         }
@@ -375,7 +438,7 @@ impl HttpClient {
             base: base.map(str::to_owned),
             headers: HeaderMap::new(),
             key: PoolKey::default(),
-            isolated: true,
+            shared: false,
             recorder,
             pools: None,
         }

@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod conn;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;

@@ -204,7 +204,7 @@ async fn fetch(
     name: &str,
     kind: &str,
 ) -> Result<(Response, Duration), HttpError> {
-    let mut req = match builder.build() {
+    let req = match builder.build() {
         Ok(r) => r,
         Err(e) => {
             let message = describe(&e);
@@ -217,6 +217,42 @@ async fn fetch(
             });
         }
     };
+    let start = Instant::now();
+    let outcome = match &client.own {
+        Some(own) => crate::conn::execute(client, &own.conns, &own.options, req)
+            .await
+            .map_err(|e| e.to_string()),
+        None => shared_pool(client, req).await.map_err(|e| describe(&e)),
+    };
+    let elapsed = start.elapsed();
+    match outcome {
+        Ok((status, headers, url, body)) => Ok((
+            Response {
+                status,
+                headers,
+                body,
+                url,
+            },
+            elapsed,
+        )),
+        Err(message) => {
+            client
+                .recorder
+                .record(&Sample::new(kind, name, elapsed).failure(&message));
+            Err(HttpError::Transport {
+                name: name.to_owned(),
+                message,
+            })
+        }
+    }
+}
+
+/// Send on the run's shared pool (reqwest), with the client's default headers and the
+/// user's cookies.
+async fn shared_pool(
+    client: &HttpClient,
+    mut req: reqwest::Request,
+) -> Result<crate::conn::Answer, reqwest::Error> {
     for (k, v) in client.headers.iter() {
         if !req.headers().contains_key(k) {
             req.headers_mut().insert(k.clone(), v.clone());
@@ -227,45 +263,17 @@ async fn fetch(
             req.headers_mut().insert(COOKIE, c);
         }
     }
-    let start = Instant::now();
-    let outcome = async {
-        let mut resp = client.inner.execute(req).await?;
-        let status = resp.status();
-        // Moved out, not cloned: reading the body needs no headers.
-        let headers = std::mem::take(resp.headers_mut());
-        let url = resp.url().clone();
-        let body = resp.bytes().await?;
-        Ok::<_, reqwest::Error>((status, headers, url, body))
+    let mut resp = client.inner.execute(req).await?;
+    let status = resp.status();
+    // Moved out, not cloned: reading the body needs no headers.
+    let headers = std::mem::take(resp.headers_mut());
+    let url = resp.url().clone();
+    let body = resp.bytes().await?;
+    let mut set = headers.get_all(SET_COOKIE).iter().peekable();
+    if set.peek().is_some() {
+        client.jar.store(set, &url);
     }
-    .await;
-    let elapsed = start.elapsed();
-    match outcome {
-        Ok((status, headers, url, body)) => {
-            let mut set = headers.get_all(SET_COOKIE).iter().peekable();
-            if set.peek().is_some() {
-                client.jar.store(set, &url);
-            }
-            Ok((
-                Response {
-                    status,
-                    headers,
-                    body,
-                    url,
-                },
-                elapsed,
-            ))
-        }
-        Err(e) => {
-            let message = describe(&e);
-            client
-                .recorder
-                .record(&Sample::new(kind, name, elapsed).failure(&message));
-            Err(HttpError::Transport {
-                name: name.to_owned(),
-                message,
-            })
-        }
-    }
+    Ok((status, headers, url, body))
 }
 
 fn judge(resp: &Response, expect: Option<&[u16]>) -> Result<(), String> {

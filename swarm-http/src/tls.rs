@@ -38,7 +38,7 @@ impl TlsSettings {
     pub fn of_run(ctx: &swarm_core::UserContext) -> TlsSettings {
         TlsSettings {
             insecure: ctx
-                .setting::<swarm_core::TlsOptions>()
+                .setting::<swarm_core::TransportOptions>()
                 .is_some_and(|o| o.insecure),
             ca_file: None,
         }

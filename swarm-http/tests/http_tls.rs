@@ -65,36 +65,9 @@ impl Https {
     }
 }
 
-/// Fetches nginx's status page, over and over.
-struct Status {
-    http: HttpClient,
-}
-
-#[async_trait]
-impl User for Status {
-    async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
-        Ok(Status {
-            http: HttpClient::new(ctx)?,
-        })
-    }
-    fn tasks() -> Tasks<Self> {
-        Tasks::new().task("status", Self::status)
-    }
-    fn wait_time(&self) -> Wait {
-        Wait::constant(Duration::from_millis(20))
-    }
-}
-
-impl Status {
-    async fn status(&mut self, _ctx: &mut UserContext) -> TaskResult {
-        self.http.get("/status").send().await?;
-        Ok(())
-    }
-}
-
 async fn run(https: &Https, insecure: bool) -> swarm_core::Report {
     Swarm::new()
-        .user::<Status>()
+        .user::<common::StatusUser>()
         .users(4)
         .spawn_rate(100.0)
         .run_time(Duration::from_secs(1))

@@ -103,17 +103,22 @@ pub struct Config {
     /// (`--feed-partitions`; default: the master's expected worker count).
     pub feed_partitions: Option<u32>,
     /// Accept any TLS certificate (`--insecure`): handed to the users as a
-    /// [`TlsOptions`] setting, which HTTP clients and WebSockets honour.
+    /// [`TransportOptions`] setting, which HTTP clients and WebSockets honour.
     pub insecure: bool,
+    /// HTTP users share one connection pool instead of opening their own connections
+    /// (`--shared-pool`; a [`TransportOptions`] setting).
+    pub shared_pool: bool,
 }
 
-/// The run's TLS options, a [setting](crate::UserContext::setting) of every run whose
-/// transports (swarm-http's clients) honour it.
+/// The run's transport options, a [setting](crate::UserContext::setting) of every run,
+/// which transports (swarm-http's clients) honour.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct TlsOptions {
+pub struct TransportOptions {
     /// Accept any certificate (`--insecure`).
     pub insecure: bool,
+    /// HTTP users share one connection pool (`--shared-pool`).
+    pub shared_pool: bool,
 }
 
 impl Default for Config {
@@ -153,6 +158,7 @@ impl Default for Config {
             feeds: Vec::new(),
             feed_partitions: None,
             insecure: false,
+            shared_pool: false,
         }
     }
 }

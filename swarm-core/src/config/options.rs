@@ -261,6 +261,11 @@ pub struct PlanArgs {
     #[arg(help_heading = PLAN, long, env = "SWARM_INSECURE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     #[serde(default)]
     pub insecure: Option<bool>,
+
+    /// HTTP users share one connection pool instead of each opening its own connections
+    #[arg(help_heading = PLAN, long, env = "SWARM_SHARED_POOL", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    #[serde(default)]
+    pub shared_pool: Option<bool>,
 }
 
 /// The process options: how this process logs, where it writes its reports, its exit
@@ -377,6 +382,7 @@ impl Config {
             feed,
             feed_partitions,
             insecure,
+            shared_pool,
         } = plan;
         set(&mut self.users, users);
         set(&mut self.spawn_rate, spawn_rate);
@@ -401,6 +407,7 @@ impl Config {
         set(&mut self.feeds, feed);
         set(&mut self.feed_partitions, feed_partitions.map(Some));
         set(&mut self.insecure, insecure);
+        set(&mut self.shared_pool, shared_pool);
         set(
             &mut self.user_types,
             (!user_types.is_empty()).then_some(user_types),
