@@ -218,12 +218,20 @@ async fn fetch(
         }
     };
     let start = Instant::now();
+    let mut in_flight = InFlight {
+        recorder: &client.recorder,
+        kind,
+        name,
+        start,
+        answered: false,
+    };
     let outcome = match &client.own {
         Some(own) => crate::conn::execute(client, &own.conns, &own.options, req)
             .await
             .map_err(|e| e.to_string()),
         None => shared_pool(client, req).await.map_err(|e| describe(&e)),
     };
+    in_flight.answered = true;
     let elapsed = start.elapsed();
     match outcome {
         Ok((status, headers, url, body)) => Ok((
@@ -246,6 +254,32 @@ async fn fetch(
         }
     }
 }
+
+/// A request on its way: dropped before its answer (the user was killed when the run
+/// stopped, past the stop grace, or its task gave up on it), it is recorded as a
+/// cancelled failure, so that every request the target may have seen is in the report.
+struct InFlight<'a> {
+    recorder: &'a Recorder,
+    kind: &'a str,
+    name: &'a str,
+    start: Instant,
+    /// Set once the request has an outcome (recorded by the caller).
+    answered: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        self.recorder
+            .record(&Sample::new(self.kind, self.name, self.start.elapsed()).failure(CANCELLED));
+    }
+}
+
+/// The failure recorded for a request dropped before its answer.
+pub(crate) const CANCELLED: &str =
+    "cancelled before the response: the run stopped (a longer --stop-timeout lets it finish) or the task dropped the request";
 
 /// Send on the run's shared pool (reqwest), with the client's default headers and the
 /// user's cookies.

@@ -146,7 +146,7 @@ pub struct PlanArgs {
     #[serde(default)]
     pub exclude_tags: Option<Vec<String>>,
 
-    /// How long running tasks may finish when the run stops, then they are cancelled
+    /// How long running tasks may finish when the run stops (at least 2 s), then they are cancelled
     #[arg(help_heading = PLAN, long, env = "SWARM_STOP_TIMEOUT", allow_negative_numbers = true, value_name = "TIME", value_parser = parse_duration)]
     #[serde(default, deserialize_with = "duration")]
     pub stop_timeout: Option<Duration>,
