@@ -32,7 +32,8 @@ pub use crate::shape::{
 };
 pub use crate::stats::{
     locust_bucket_ms, EntryDelta, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow,
-    Recorder, Sample, ScheduleSnapshot, Snapshot, StatsDelta, PERCENTILES,
+    Recorder, Sample, ScheduleSnapshot, Snapshot, StatsDelta, MAX_NAMES_PER_KIND, OTHER_NAMES,
+    PERCENTILES,
 };
 pub use crate::swarm::Swarm;
 pub use crate::task::{Selection, Task, TaskCall, TaskFn, Tasks};

@@ -54,7 +54,10 @@ impl<'c> RequestBuilder<'c> {
     }
 
     /// Group the request in the statistics under this name instead of its path
-    /// (`/item?id=[id]` for `/item?id=42`).
+    /// (`/item?id=[id]` for `/item?id=42`). Without it, every distinct URL is an entry of
+    /// its own; past [`swarm_core::MAX_NAMES_PER_KIND`] names of one method, later names
+    /// are counted together under [`swarm_core::OTHER_NAMES`] and a warning names an
+    /// example.
     #[must_use]
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
