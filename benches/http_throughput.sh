@@ -194,6 +194,9 @@ mem_rss() { # mem_rss NAME USERS CMD... -> sets MEM_RSS to VmRSS in kB at MEM_SA
     nap "$MEM_SAMPLE_AT"
     kill -0 "$pid" 2>/dev/null || die "$name with $users users exited before ${MEM_SAMPLE_AT}s: $(tail -n 20 "$WORK/mem-$name-$users.log")"
     MEM_RSS=$(rss_kb "$pid")
+    # The client sides of established connections to nginx: one per user when each user
+    # owns its connection (Swarm's default, Locust, Goose), a handful with a shared pool.
+    MEM_CONNS=$(ss -Htn state established "( dport = :${URL##*:} )" 2>/dev/null | wc -l)
     wait_bounded "$pid" $((MEM_RUN_TIME + GRACE)) "$name-$users" || true
 }
 per_user() { awk -v n="$1" -v o="$2" -v u="$3" 'BEGIN { printf "%.2f", (n - o) / (u - 1) }'; }
@@ -201,18 +204,22 @@ per_user() { awk -v n="$1" -v o="$2" -v u="$3" 'BEGIN { printf "%.2f", (n - o) /
 if [[ $SKIP_MEMORY != 1 ]]; then
     printf '\nMemory per user: liveness users (GET /status, wait between 1 and 2 s), RSS at %ss\n' \
         "$MEM_SAMPLE_AT"
-    printf '%-8s %8s %12s %14s %12s\n' tool users "RSS kB" "RSS 1 user kB" "kB / user"
+    printf '%-12s %8s %12s %14s %12s %12s\n' tool users "RSS kB" "RSS 1 user kB" "kB / user" connections
     if [[ $SKIP_SWARM != 1 ]]; then
         rate=$(( MEM_USERS / 5 > 0 ? MEM_USERS / 5 : 1 ))
-        for u in 1 "$MEM_USERS"; do
-            r=$(( u < rate ? u : rate ))
-            log "Swarm liveness -u $u -r $r -t ${MEM_RUN_TIME}s ..."
-            mem_rss swarm "$u" env LOCUST_MIN_WAIT=1 LOCUST_MAX_WAIT=2 \
-                taskset -c 1 "$SWARM_LIVE" -H "$URL" -u "$u" -r "$r" -t "${MEM_RUN_TIME}s"
-            rss[$u]=$MEM_RSS
+        # Each user with its own connection (the default), then the run's shared pool.
+        for pool in own shared; do
+            flag=(); [[ $pool == shared ]] && flag=(--shared-pool)
+            for u in 1 "$MEM_USERS"; do
+                r=$(( u < rate ? u : rate ))
+                log "Swarm liveness -u $u -r $r -t ${MEM_RUN_TIME}s ${flag[*]} ..."
+                mem_rss "swarm-$pool" "$u" env LOCUST_MIN_WAIT=1 LOCUST_MAX_WAIT=2 \
+                    taskset -c 1 "$SWARM_LIVE" -H "$URL" -u "$u" -r "$r" -t "${MEM_RUN_TIME}s" "${flag[@]}"
+                rss[$u]=$MEM_RSS
+            done
+            printf '%-12s %8s %12s %14s %12s %12s\n' "swarm-$pool" "$MEM_USERS" "${rss[$MEM_USERS]}" \
+                "${rss[1]}" "$(per_user "${rss[$MEM_USERS]}" "${rss[1]}" "$MEM_USERS")" "$MEM_CONNS"
         done
-        printf '%-8s %8s %12s %14s %12s\n' swarm "$MEM_USERS" "${rss[$MEM_USERS]}" "${rss[1]}" \
-            "$(per_user "${rss[$MEM_USERS]}" "${rss[1]}" "$MEM_USERS")"
     fi
     if [[ $SKIP_LOCUST != 1 ]]; then
         rate=$(( LOCUST_MEM_USERS / 5 > 0 ? LOCUST_MEM_USERS / 5 : 1 ))
@@ -224,7 +231,7 @@ if [[ $SKIP_MEMORY != 1 ]]; then
                 -t "${MEM_RUN_TIME}s" -H "$URL" --only-summary --loglevel WARNING
             lrss[$u]=$MEM_RSS
         done
-        printf '%-8s %8s %12s %14s %12s\n' locust "$LOCUST_MEM_USERS" "${lrss[$LOCUST_MEM_USERS]}" \
-            "${lrss[1]}" "$(per_user "${lrss[$LOCUST_MEM_USERS]}" "${lrss[1]}" "$LOCUST_MEM_USERS")"
+        printf '%-12s %8s %12s %14s %12s %12s\n' locust "$LOCUST_MEM_USERS" "${lrss[$LOCUST_MEM_USERS]}" \
+            "${lrss[1]}" "$(per_user "${lrss[$LOCUST_MEM_USERS]}" "${lrss[1]}" "$LOCUST_MEM_USERS")" "$MEM_CONNS"
     fi
 fi

@@ -224,40 +224,6 @@ pub enum InboundError {
     AlreadyRegistered(String),
 }
 
-/// TLS that cannot be set up, or a TLS handshake that failed (`https://`, `wss://`).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TlsError {
-    /// The extra CA certificate file cannot be read or holds no PEM certificate.
-    #[error("cannot use the CA certificate file {}: {reason}", path.display())]
-    CaFile {
-        /// The file given.
-        path: std::path::PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The server's certificate was rejected (unknown issuer, self-signed, expired, or
-    /// issued for another name).
-    #[error(
-        "TLS with {host}: the server's certificate is not trusted: {reason} (trust its CA with \
-         a CA file, or accept any certificate with the insecure option)"
-    )]
-    Certificate {
-        /// `host:port` of the server.
-        host: String,
-        /// Why, as rustls says it.
-        reason: String,
-    },
-    /// The TLS handshake failed for another reason (no TLS on that port, no common
-    /// protocol version or cipher suite, ...).
-    #[error("TLS with {host} failed: {reason}")]
-    Handshake {
-        /// `host:port` of the server.
-        host: String,
-        /// Why, as rustls says it.
-        reason: String,
-    },
-    /// The TLS client cannot be built (for example no system trust store was found).
-    #[error("cannot set up TLS: {0}")]
-    Setup(String),
-}
+/// TLS that cannot be set up, or a TLS handshake that failed (`https://`, `wss://`): the
+/// error of the TLS all Swarm transports share.
+pub use swarm_http::tls::TlsError;

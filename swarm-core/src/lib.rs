@@ -17,7 +17,7 @@ mod threshold;
 mod user;
 mod wait;
 
-pub use crate::config::{parse_host, Config};
+pub use crate::config::{parse_host, Config, TransportOptions};
 pub use crate::duration::parse_duration;
 pub use crate::error::{ConfigError, Error, ReportError, TaskError, TaskResult};
 pub use crate::feed::{Feed, FeedArg, FeedError, FeedMode, OnExhausted};
@@ -32,7 +32,8 @@ pub use crate::shape::{
 };
 pub use crate::stats::{
     locust_bucket_ms, EntryDelta, EntrySnapshot, ErrorSnapshot, ExceptionSnapshot, HistoryRow,
-    Recorder, Sample, ScheduleSnapshot, Snapshot, StatsDelta, PERCENTILES,
+    Recorder, Sample, ScheduleSnapshot, Snapshot, StatsDelta, MAX_NAMES_PER_KIND, OTHER_NAMES,
+    PERCENTILES,
 };
 pub use crate::swarm::Swarm;
 pub use crate::task::{Selection, Task, TaskCall, TaskFn, Tasks};

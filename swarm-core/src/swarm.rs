@@ -230,6 +230,22 @@ impl Swarm {
         self
     }
 
+    /// Accept any TLS certificate on `https://` and `wss://` (self-signed test targets),
+    /// as `--insecure` does: users see it as the [`TransportOptions`](crate::TransportOptions) setting.
+    #[must_use]
+    pub fn insecure(mut self, on: bool) -> Self {
+        self.config.insecure = on;
+        self
+    }
+
+    /// HTTP users share one connection pool instead of each opening its own connections,
+    /// as `--shared-pool` does (see swarm-http's `HttpClientBuilder::shared_pool`).
+    #[must_use]
+    pub fn shared_pool(mut self, on: bool) -> Self {
+        self.config.shared_pool = on;
+        self
+    }
+
     /// Seed every user's RNG, for repeatable task choices.
     #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
@@ -410,6 +426,12 @@ impl Swarm {
         }
         let config = self.config;
         let arrival = config.checked()?;
+        if config.insecure || config.shared_pool {
+            self.scope.insert_arc(Arc::new(crate::TransportOptions {
+                insecure: config.insecure,
+                shared_pool: config.shared_pool,
+            }));
+        }
         if !self.named.is_empty() {
             let named = std::mem::take(&mut self.named);
             self.specs.extend(crate::user::specs_named(&named)?);

@@ -131,6 +131,8 @@ const CASES: &[(&str, &str, &[&str], &[&str])] = &[
         &[],
     ),
     ("feed-partitions", "4", &["--feed-partitions", "4"], &[]),
+    ("insecure", "true", &["--insecure"], &[]),
+    ("shared-pool", "true", &["--shared-pool"], &[]),
     ("csv", "\"out/run\"", &["--csv", "out/run"], &[]),
     ("json", "\"out/run.json\"", &["--json", "out/run.json"], &[]),
     ("html", "\"out/run.html\"", &["--html", "out/run.html"], &[]),

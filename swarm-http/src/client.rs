@@ -13,6 +13,7 @@ use reqwest::Method;
 use swarm_core::{Recorder, UserContext};
 use url::Url;
 
+use crate::conn::{ConnOptions, OwnConnections};
 use crate::error::HttpError;
 use crate::request::RequestBuilder;
 
@@ -22,7 +23,12 @@ struct PoolKey {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     max_redirects: usize,
-    accept_invalid_certs: bool,
+    /// `--insecure` and the builder's TLS options.
+    #[cfg(feature = "tls")]
+    tls: crate::tls::TlsSettings,
+    /// Whether the client talks to an `https://` host (then its TLS configuration is
+    /// ours, built when the client is).
+    https: bool,
 }
 
 impl Default for PoolKey {
@@ -31,7 +37,9 @@ impl Default for PoolKey {
             timeout: None,
             connect_timeout: None,
             max_redirects: 10,
-            accept_invalid_certs: false,
+            #[cfg(feature = "tls")]
+            tls: crate::tls::TlsSettings::default(),
+            https: false,
         }
     }
 }
@@ -54,7 +62,7 @@ fn build_pool(key: &PoolKey) -> Result<reqwest::Client, HttpError> {
         // every attempt is a request to count.
         .retry(reqwest::retry::never().max_retries_per_request(0))
         .pool_idle_timeout(Duration::from_secs(60))
-        .user_agent(concat!("swarm/", env!("CARGO_PKG_VERSION")));
+        .user_agent(crate::conn::USER_AGENT_VALUE);
     if !proxy_from_env() {
         // Same behaviour, less work: with no proxy configured, reqwest still matches
         // every request against the (empty) proxy settings it read from the environment.
@@ -67,8 +75,14 @@ fn build_pool(key: &PoolKey) -> Result<reqwest::Client, HttpError> {
         b = b.connect_timeout(t);
     }
     #[cfg(feature = "tls")]
-    {
-        b = b.tls_danger_accept_invalid_certs(key.accept_invalid_certs);
+    if key.https || !key.tls.is_default() {
+        // One rustls stack for every transport: the shared configuration honours
+        // `--insecure` and a CA file as WebSockets do.
+        let config = key
+            .tls
+            .http1_config()
+            .map_err(|e| HttpError::Config(e.to_string()))?;
+        b = b.tls_backend_preconfigured((*config).clone());
     }
     b.build()
         .map_err(|e| HttpError::Config(format!("cannot build the HTTP client: {e}")))
@@ -96,7 +110,8 @@ pub struct HttpClientBuilder {
     base: Option<String>,
     headers: HeaderMap,
     key: PoolKey,
-    isolated: bool,
+    /// Use the run's shared pool instead of connections of the user's own.
+    shared: bool,
     recorder: Recorder,
     pools: Option<Arc<Pools>>,
 }
@@ -164,44 +179,102 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Accept invalid TLS certificates (self-signed test targets). Needs the `tls`
-    /// feature.
+    /// Accept invalid TLS certificates (self-signed test targets), as `--insecure` does
+    /// for the whole run. Needs the `tls` feature (on by default).
     #[must_use]
-    pub fn accept_invalid_certs(mut self, yes: bool) -> Self {
-        self.key.accept_invalid_certs = yes;
+    pub fn accept_invalid_certs(self, yes: bool) -> Self {
+        #[cfg(feature = "tls")]
+        {
+            let mut b = self;
+            b.key.tls.insecure = yes;
+            b
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = yes;
+            self
+        }
+    }
+
+    /// Trust the CA certificates of this PEM file besides the system's (a target behind a
+    /// private CA). The file is read when the first client with it is built; a file that
+    /// cannot be read or holds no certificate makes [`build`](Self::build) fail naming it.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.key.tls.ca_file = Some(path.into());
         self
     }
 
-    /// Use a connection pool of this user's own instead of the run's shared pool, as
-    /// Locust's per-user sessions do (more connections, more memory).
+    /// Connections of this user's own (the default): as Locust's sessions, k6's VUs and
+    /// Goose's users, each user opens its own keep-alive connection and does its own TLS
+    /// handshake, so the server sees as many clients as the run has users.
     #[must_use]
     pub fn isolated(mut self) -> Self {
-        self.isolated = true;
+        self.shared = false;
+        self
+    }
+
+    /// Share one connection pool among all the users of the run (reqwest's pool; also
+    /// `--shared-pool`). The server then sees a handful of keep-alive connections however
+    /// many users there are: less memory and fewer handshakes in the client, but
+    /// connection limits, per-connection costs and TLS handshakes of the server go
+    /// untested. Useful to measure a server's request throughput alone.
+    #[must_use]
+    pub fn shared_pool(mut self) -> Self {
+        self.shared = true;
         self
     }
 
     /// Build the client.
-    pub fn build(self) -> Result<HttpClient, HttpError> {
-        let inner = match (&self.pools, self.isolated) {
-            (Some(pools), false) => {
+    pub fn build(mut self) -> Result<HttpClient, HttpError> {
+        self.key.https = self.base.as_deref().is_some_and(|b| {
+            b.get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        });
+        #[cfg(feature = "tls")]
+        if self.key.https || !self.key.tls.is_default() {
+            // A CA file that cannot be used fails here, before any request.
+            self.key
+                .tls
+                .http1_config()
+                .map_err(|e| HttpError::Config(e.to_string()))?;
+        }
+        let (inner, own) = match (&self.pools, self.shared) {
+            (Some(pools), true) => {
                 let mut map = pools
                     .0
                     .lock()
                     .map_err(|_| HttpError::Config("the shared pool lock is poisoned".into()))?;
-                match map.get(&self.key) {
+                let c = match map.get(&self.key) {
                     Some(c) => c.clone(),
                     None => {
                         let c = build_pool(&self.key)?;
                         map.insert(self.key.clone(), c.clone());
                         c
                     }
-                }
+                };
+                (c, None)
             }
-            _ => build_pool(&self.key)?,
+            (None, true) => (build_pool(&self.key)?, None),
+            (_, false) => {
+                let own = Own {
+                    conns: OwnConnections::default(),
+                    options: ConnOptions {
+                        timeout: self.key.timeout,
+                        connect_timeout: self.key.connect_timeout,
+                        max_redirects: self.key.max_redirects,
+                        #[cfg(feature = "tls")]
+                        tls: self.key.tls.clone(),
+                    },
+                };
+                (request_factory()?, Some(Arc::new(own)))
+            }
         };
         let base = self.base.map(|b| Arc::from(b.trim_end_matches('/')));
         Ok(HttpClient {
             inner,
+            own,
             base,
             headers: Arc::new(self.headers),
             jar: Arc::new(Cookies::default()),
@@ -210,10 +283,32 @@ impl HttpClientBuilder {
     }
 }
 
+/// A user's own connections and their options.
+#[derive(Debug)]
+pub(crate) struct Own {
+    pub(crate) conns: OwnConnections,
+    pub(crate) options: ConnOptions,
+}
+
+/// The client that builds the requests of users with their own connections (it sends
+/// none: reqwest's request builder needs a client to hang from). One per process.
+fn request_factory() -> Result<reqwest::Client, HttpError> {
+    static FACTORY: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(c) = FACTORY.get() {
+        return Ok(c.clone());
+    }
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| HttpError::Config(format!("cannot build the HTTP client: {e}")))?;
+    Ok(FACTORY.get_or_init(|| c).clone())
+}
+
 /// A user's HTTP client: relative paths go to the run's host, cookies are kept per user,
 /// and every request is timed and recorded (Locust's `self.client`).
 ///
-/// Clients of one run share a connection pool unless built [`isolated`](HttpClientBuilder::isolated).
+/// Each user's client opens connections of its own (see
+/// [`shared_pool`](HttpClientBuilder::shared_pool) for the other choice).
 ///
 /// ```no_run
 /// # async fn t(ctx: &mut swarm_core::UserContext) -> Result<(), swarm_http::HttpError> {
@@ -228,6 +323,8 @@ impl HttpClientBuilder {
 #[derive(Clone)]
 pub struct HttpClient {
     pub(crate) inner: reqwest::Client,
+    /// The user's own connections, unless it uses the run's shared pool.
+    pub(crate) own: Option<Arc<Own>>,
     pub(crate) base: Option<Arc<str>>,
     pub(crate) headers: Arc<HeaderMap>,
     pub(crate) jar: Arc<Cookies>,
@@ -322,8 +419,14 @@ impl HttpClient {
         HttpClientBuilder {
             base: ctx.host().map(ToString::to_string),
             headers: HeaderMap::new(),
-            key: PoolKey::default(),
-            isolated: false,
+            key: PoolKey {
+                #[cfg(feature = "tls")]
+                tls: crate::tls::TlsSettings::of_run(ctx),
+                ..PoolKey::default()
+            },
+            shared: ctx
+                .setting::<swarm_core::TransportOptions>()
+                .is_some_and(|o| o.shared_pool),
             recorder: ctx.recorder().clone(),
             pools: Some(ctx.shared(Pools::default)),
         }
@@ -335,7 +438,7 @@ impl HttpClient {
             base: base.map(str::to_owned),
             headers: HeaderMap::new(),
             key: PoolKey::default(),
-            isolated: true,
+            shared: false,
             recorder,
             pools: None,
         }

@@ -38,8 +38,16 @@ pub enum HttpError {
 }
 
 /// The message recorded for a reqwest error: its kind and innermost cause, without the
-/// URL (which may carry random parts and would split the error report).
+/// URL (which may carry random parts and would split the error report). A TLS failure
+/// names the host and port and the reason (an untrusted certificate, a failed handshake).
 pub(crate) fn describe(e: &reqwest::Error) -> String {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = e
+        .url()
+        .and_then(|url| crate::tls::tls_failure(url.as_str(), e))
+    {
+        return tls.to_string();
+    }
     let mut cause: &dyn std::error::Error = e;
     while let Some(next) = cause.source() {
         cause = next;

@@ -20,12 +20,15 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod conn;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
 pub mod jsonrpc;
 mod request;
 pub mod socketio;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod ws;
 
 pub use client::{HttpClient, HttpClientBuilder};

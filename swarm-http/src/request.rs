@@ -54,7 +54,10 @@ impl<'c> RequestBuilder<'c> {
     }
 
     /// Group the request in the statistics under this name instead of its path
-    /// (`/item?id=[id]` for `/item?id=42`).
+    /// (`/item?id=[id]` for `/item?id=42`). Without it, every distinct URL is an entry of
+    /// its own; past [`swarm_core::MAX_NAMES_PER_KIND`] names of one method, later names
+    /// are counted together under [`swarm_core::OTHER_NAMES`] and a warning names an
+    /// example.
     #[must_use]
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -204,7 +207,7 @@ async fn fetch(
     name: &str,
     kind: &str,
 ) -> Result<(Response, Duration), HttpError> {
-    let mut req = match builder.build() {
+    let req = match builder.build() {
         Ok(r) => r,
         Err(e) => {
             let message = describe(&e);
@@ -217,6 +220,76 @@ async fn fetch(
             });
         }
     };
+    let start = Instant::now();
+    let mut in_flight = InFlight {
+        recorder: &client.recorder,
+        kind,
+        name,
+        start,
+        answered: false,
+    };
+    let outcome = match &client.own {
+        Some(own) => crate::conn::execute(client, &own.conns, &own.options, req)
+            .await
+            .map_err(|e| e.to_string()),
+        None => shared_pool(client, req).await.map_err(|e| describe(&e)),
+    };
+    in_flight.answered = true;
+    let elapsed = start.elapsed();
+    match outcome {
+        Ok((status, headers, url, body)) => Ok((
+            Response {
+                status,
+                headers,
+                body,
+                url,
+            },
+            elapsed,
+        )),
+        Err(message) => {
+            client
+                .recorder
+                .record(&Sample::new(kind, name, elapsed).failure(&message));
+            Err(HttpError::Transport {
+                name: name.to_owned(),
+                message,
+            })
+        }
+    }
+}
+
+/// A request on its way: dropped before its answer (the user was killed when the run
+/// stopped, past the stop grace, or its task gave up on it), it is recorded as a
+/// cancelled failure, so that every request the target may have seen is in the report.
+struct InFlight<'a> {
+    recorder: &'a Recorder,
+    kind: &'a str,
+    name: &'a str,
+    start: Instant,
+    /// Set once the request has an outcome (recorded by the caller).
+    answered: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        self.recorder
+            .record(&Sample::new(self.kind, self.name, self.start.elapsed()).failure(CANCELLED));
+    }
+}
+
+/// The failure recorded for a request dropped before its answer.
+pub(crate) const CANCELLED: &str =
+    "cancelled before the response: the run stopped (a longer --stop-timeout lets it finish) or the task dropped the request";
+
+/// Send on the run's shared pool (reqwest), with the client's default headers and the
+/// user's cookies.
+async fn shared_pool(
+    client: &HttpClient,
+    mut req: reqwest::Request,
+) -> Result<crate::conn::Answer, reqwest::Error> {
     for (k, v) in client.headers.iter() {
         if !req.headers().contains_key(k) {
             req.headers_mut().insert(k.clone(), v.clone());
@@ -227,45 +300,17 @@ async fn fetch(
             req.headers_mut().insert(COOKIE, c);
         }
     }
-    let start = Instant::now();
-    let outcome = async {
-        let mut resp = client.inner.execute(req).await?;
-        let status = resp.status();
-        // Moved out, not cloned: reading the body needs no headers.
-        let headers = std::mem::take(resp.headers_mut());
-        let url = resp.url().clone();
-        let body = resp.bytes().await?;
-        Ok::<_, reqwest::Error>((status, headers, url, body))
+    let mut resp = client.inner.execute(req).await?;
+    let status = resp.status();
+    // Moved out, not cloned: reading the body needs no headers.
+    let headers = std::mem::take(resp.headers_mut());
+    let url = resp.url().clone();
+    let body = resp.bytes().await?;
+    let mut set = headers.get_all(SET_COOKIE).iter().peekable();
+    if set.peek().is_some() {
+        client.jar.store(set, &url);
     }
-    .await;
-    let elapsed = start.elapsed();
-    match outcome {
-        Ok((status, headers, url, body)) => {
-            let mut set = headers.get_all(SET_COOKIE).iter().peekable();
-            if set.peek().is_some() {
-                client.jar.store(set, &url);
-            }
-            Ok((
-                Response {
-                    status,
-                    headers,
-                    body,
-                    url,
-                },
-                elapsed,
-            ))
-        }
-        Err(e) => {
-            let message = describe(&e);
-            client
-                .recorder
-                .record(&Sample::new(kind, name, elapsed).failure(&message));
-            Err(HttpError::Transport {
-                name: name.to_owned(),
-                message,
-            })
-        }
-    }
+    Ok((status, headers, url, body))
 }
 
 fn judge(resp: &Response, expect: Option<&[u16]>) -> Result<(), String> {

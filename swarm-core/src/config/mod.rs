@@ -102,6 +102,23 @@ pub struct Config {
     /// A worker's number of partitions of the unique and per-user feeders
     /// (`--feed-partitions`; default: the master's expected worker count).
     pub feed_partitions: Option<u32>,
+    /// Accept any TLS certificate (`--insecure`): handed to the users as a
+    /// [`TransportOptions`] setting, which HTTP clients and WebSockets honour.
+    pub insecure: bool,
+    /// HTTP users share one connection pool instead of opening their own connections
+    /// (`--shared-pool`; a [`TransportOptions`] setting).
+    pub shared_pool: bool,
+}
+
+/// The run's transport options, a [setting](crate::UserContext::setting) of every run,
+/// which transports (swarm-http's clients) honour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransportOptions {
+    /// Accept any certificate (`--insecure`).
+    pub insecure: bool,
+    /// HTTP users share one connection pool (`--shared-pool`).
+    pub shared_pool: bool,
 }
 
 impl Default for Config {
@@ -140,6 +157,8 @@ impl Default for Config {
             max_rps: None,
             feeds: Vec::new(),
             feed_partitions: None,
+            insecure: false,
+            shared_pool: false,
         }
     }
 }
@@ -304,7 +323,20 @@ pub(crate) fn parse_host_for(option: &str, s: &str) -> Result<Url, ConfigError> 
     parse_host(s).map_err(|reason| ConfigError::invalid(option, s, reason))
 }
 
+/// The schemes a host may have: what Swarm's transports speak.
+const HOST_SCHEMES: [&str; 4] = ["http", "https", "ws", "wss"];
+
 fn check_host(url: &Url) -> Result<(), ConfigError> {
+    if !HOST_SCHEMES.contains(&url.scheme()) {
+        return Err(ConfigError::invalid(
+            "--host",
+            url.as_str(),
+            format!(
+                "the scheme {}:// is not supported (use http://, https://, ws:// or wss://)",
+                url.scheme()
+            ),
+        ));
+    }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ConfigError::invalid(
             "--host",
@@ -325,6 +357,10 @@ mod tests {
         assert!(parse_host("127.0.0.1:8080").is_err());
         assert!(parse_host("localhost:8080").is_err());
         assert!(parse_host("http://").is_err());
+        assert!(parse_host("https://127.0.0.1:8443").is_ok());
+        assert!(parse_host("wss://127.0.0.1:8443/ws").is_ok());
+        let ftp = parse_host("ftp://127.0.0.1").unwrap_err();
+        assert!(ftp.contains("ftp:// is not supported"), "{ftp}");
     }
 
     #[test]
@@ -333,7 +369,7 @@ mod tests {
         let p = dir.path().join("swarm.toml");
         std::fs::write(
             &p,
-            "users = 7\nspawn-rate = 2.5\nrun-time = \"1m\"\ntags = [\"a\"]\n",
+            "users = 7\nspawn-rate = 2.5\nrun-time = \"1m\"\ntags = [\"a\"]\ninsecure = true\n",
         )
         .unwrap();
         let mut c = Config::default();
@@ -342,6 +378,7 @@ mod tests {
         assert_eq!(c.spawn_rate, 2.5);
         assert_eq!(c.run_time, Some(Duration::from_secs(60)));
         assert_eq!(c.tags, ["a"]);
+        assert!(c.insecure);
         std::fs::write(&p, "userz = 7\n").unwrap();
         let err = Config::default().load_file(&p).unwrap_err().to_string();
         assert!(err.contains("userz"), "{err}");

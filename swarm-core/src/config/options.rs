@@ -146,7 +146,7 @@ pub struct PlanArgs {
     #[serde(default)]
     pub exclude_tags: Option<Vec<String>>,
 
-    /// How long running tasks may finish when the run stops, then they are cancelled
+    /// How long running tasks may finish when the run stops (at least 2 s), then they are cancelled
     #[arg(help_heading = PLAN, long, env = "SWARM_STOP_TIMEOUT", allow_negative_numbers = true, value_name = "TIME", value_parser = parse_duration)]
     #[serde(default, deserialize_with = "duration")]
     pub stop_timeout: Option<Duration>,
@@ -257,6 +257,15 @@ pub struct PlanArgs {
     #[arg(help_heading = PLAN, long, env = "SWARM_FEED_PARTITIONS", value_name = "N")]
     #[serde(default)]
     pub feed_partitions: Option<u32>,
+    /// Accept any TLS certificate (self-signed, expired, for another name) on https:// and wss://
+    #[arg(help_heading = PLAN, long, env = "SWARM_INSECURE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    #[serde(default)]
+    pub insecure: Option<bool>,
+
+    /// HTTP users share one connection pool instead of each opening its own connections
+    #[arg(help_heading = PLAN, long, env = "SWARM_SHARED_POOL", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    #[serde(default)]
+    pub shared_pool: Option<bool>,
 }
 
 /// The process options: how this process logs, where it writes its reports, its exit
@@ -372,6 +381,8 @@ impl Config {
             max_rps,
             feed,
             feed_partitions,
+            insecure,
+            shared_pool,
         } = plan;
         set(&mut self.users, users);
         set(&mut self.spawn_rate, spawn_rate);
@@ -395,6 +406,8 @@ impl Config {
         set(&mut self.max_rps, max_rps.map(Some));
         set(&mut self.feeds, feed);
         set(&mut self.feed_partitions, feed_partitions.map(Some));
+        set(&mut self.insecure, insecure);
+        set(&mut self.shared_pool, shared_pool);
         set(
             &mut self.user_types,
             (!user_types.is_empty()).then_some(user_types),

@@ -24,7 +24,23 @@ fn fmt_ms(x: Option<f64>) -> String {
 }
 
 fn ms(x: Option<f64>) -> String {
-    x.map_or_else(|| "N/A".to_owned(), |v| bucket_ms(v).to_string())
+    x.map_or_else(|| "N/A".to_owned(), console_ms)
+}
+
+/// Milliseconds as Locust buckets them, except that a positive time that would read `0`
+/// (sub-millisecond: the histograms hold microseconds) keeps two decimals, or three below
+/// 0.1 ms (`0.42`, `0.007`). The console only: the CSV keeps Locust's format.
+fn console_ms(v: f64) -> String {
+    let bucketed = bucket_ms(v);
+    if bucketed != 0 || v <= 0.0 {
+        bucketed.to_string()
+    } else if v >= 0.1 {
+        format!("{v:.2}")
+    } else if v >= 0.001 {
+        format!("{v:.3}")
+    } else {
+        "<0.001".to_owned()
+    }
 }
 
 fn stats_line(out: &mut String, e: &EntrySnapshot, kind: &str, secs: f64) {
@@ -39,14 +55,14 @@ fn stats_line(out: &mut String, e: &EntrySnapshot, kind: &str, secs: f64) {
         if e.requests == 0 {
             "0".to_owned()
         } else {
-            bucket_ms(e.avg_ms()).to_string()
+            console_ms(e.avg_ms())
         },
         if e.requests == 0 {
             "0".to_owned()
         } else {
-            bucket_ms(e.min_us as f64 / 1000.0).to_string()
+            console_ms(e.min_us as f64 / 1000.0)
         },
-        bucket_ms(e.max_us as f64 / 1000.0),
+        console_ms(e.max_us as f64 / 1000.0),
         ms(e.percentile_ms(0.5)),
         rate(e.requests),
         rate(e.failures),
@@ -218,5 +234,22 @@ fn fmt_elapsed(d: Duration) -> String {
         format!("{}m{:02}s", s / 60, s % 60)
     } else {
         format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::console_ms;
+
+    #[test]
+    fn sub_millisecond_times_keep_decimals_where_they_would_read_zero() {
+        assert_eq!(console_ms(0.0), "0");
+        assert_eq!(console_ms(0.42), "0.42");
+        assert_eq!(console_ms(0.007), "0.007");
+        assert_eq!(console_ms(0.0004), "<0.001");
+        // From half a millisecond on, Locust's buckets as before.
+        assert_eq!(console_ms(0.6), "1");
+        assert_eq!(console_ms(12.4), "12");
+        assert_eq!(console_ms(1234.0), "1200");
     }
 }

@@ -51,6 +51,11 @@ use crate::user::{RunScope, UserContext, UserRng};
 /// How long `on_stop` may still run after the users were killed.
 const ON_STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// The least time running tasks get to finish when the run ends, whatever the stop
+/// timeout (k6's graceful stop, shorter): requests in flight then complete and are counted
+/// instead of being dropped unrecorded (issue 10). `--stop-timeout` lengthens it.
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(2);
+
 /// How many events a subscriber may fall behind before it loses the oldest.
 const EVENT_BUFFER: usize = 1024;
 
@@ -505,7 +510,7 @@ impl Runner {
         }
         let join = &mut self.join;
         let drained = async { while join.join_next().await.is_some() {} };
-        if tokio::time::timeout(self.stop_timeout, drained)
+        if tokio::time::timeout(self.stop_timeout.max(IN_FLIGHT_GRACE), drained)
             .await
             .is_ok()
         {

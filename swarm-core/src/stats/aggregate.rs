@@ -332,4 +332,49 @@ mod tests {
         assert_eq!(snap.history[1].total_requests, 1500);
         assert!((snap.duration_secs - 2.0).abs() < 1e-9);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn names_past_the_cap_fold_into_one_entry_and_kept_ones_stay_exact() {
+        use crate::stats::{MAX_NAMES_PER_KIND, OTHER_NAMES};
+        let mut agg = Aggregator::new();
+        let rec = agg.recorder();
+        let other = rec.for_new_user();
+        let extra = 1000;
+        // Two threads (two shards) record the same names: a name is kept or folded alike
+        // in every shard.
+        let handle = std::thread::spawn(move || {
+            for i in 0..MAX_NAMES_PER_KIND + extra {
+                other.record(&Sample::new(
+                    "GET",
+                    &format!("/i?{i}"),
+                    Duration::from_millis(2),
+                ));
+            }
+        });
+        handle.join().unwrap();
+        for i in 0..MAX_NAMES_PER_KIND + extra {
+            rec.record(
+                &Sample::new("GET", &format!("/i?{i}"), Duration::from_millis(4)).failure("x"),
+            );
+        }
+        rec.record(&Sample::new("WS", "/w", Duration::from_millis(1)));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        agg.tick(1);
+        let snap = agg.snapshot(1);
+        let names = snap.entries.iter().filter(|e| e.kind == "GET").count();
+        assert_eq!(names, MAX_NAMES_PER_KIND + 1);
+        for i in 0..MAX_NAMES_PER_KIND {
+            let e = snap.entry("GET", &format!("/i?{i}")).unwrap();
+            assert_eq!((e.requests, e.failures), (2, 1));
+        }
+        let rest = snap.entry("GET", OTHER_NAMES).unwrap();
+        assert_eq!(
+            (rest.requests, rest.failures),
+            (2 * extra as u64, extra as u64)
+        );
+        assert_eq!(snap.entry("WS", "/w").unwrap().requests, 1);
+        let folded = snap.errors.iter().find(|e| e.name == OTHER_NAMES).unwrap();
+        assert_eq!(folded.occurrences, extra as u64);
+        assert_eq!(snap.errors.len(), MAX_NAMES_PER_KIND + 1);
+    }
 }

@@ -105,11 +105,27 @@ pub(crate) struct Shard {
     pub(crate) lateness: Option<entry::EntryAcc>,
 }
 
+/// The most distinct names one kind of request may have in a run's statistics. Each entry
+/// holds full HDR histograms (tens of KB, once per shard and once in the totals): a URL
+/// with a random part recorded without a grouping name (swarm-http's `.name()`) would otherwise grow the
+/// statistics without bound (42 KB per name: gigabytes within a minute, issue 10). Samples
+/// of later names are counted together under [`OTHER_NAMES`], and a warning names an
+/// example. Chosen over sparse histograms: it bounds both memory and the per-tick merge
+/// work, and a run with this many names has a naming mistake to fix.
+pub const MAX_NAMES_PER_KIND: usize = 500;
+
+/// The entry that counts the samples of names past [`MAX_NAMES_PER_KIND`].
+pub const OTHER_NAMES: &str = "(other names)";
+
 /// The shards of one run.
 pub(crate) struct StatsCore {
     shards: Box<[Mutex<Shard>]>,
     /// Statistics deltas are on: shards also count Locust's buckets.
     deltas: AtomicBool,
+    /// kind -> the names admitted so far (at most [`MAX_NAMES_PER_KIND`] each).
+    names: Mutex<HashMap<Box<str>, std::collections::HashSet<Box<str>>>>,
+    /// The warning about too many names was given.
+    warned: AtomicBool,
 }
 
 static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
@@ -124,7 +140,37 @@ impl StatsCore {
         Arc::new(StatsCore {
             shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
             deltas: AtomicBool::new(false),
+            names: Mutex::default(),
+            warned: AtomicBool::new(false),
         })
+    }
+
+    /// The name a sample of `kind` named `name` is counted under: its own while the kind
+    /// has fewer than [`MAX_NAMES_PER_KIND`] names (or already has this one), else
+    /// [`OTHER_NAMES`]. Asked only when a shard meets the name for the first time.
+    fn admit<'a>(&self, kind: &str, name: &'a str) -> &'a str {
+        let mut names = self.names.lock();
+        let known = match names.get_mut(kind) {
+            Some(k) => k,
+            None => names.entry(kind.into()).or_default(),
+        };
+        if known.contains(name) {
+            return name;
+        }
+        if known.len() < MAX_NAMES_PER_KIND {
+            known.insert(name.into());
+            return name;
+        }
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                kind,
+                example = name,
+                "more than {MAX_NAMES_PER_KIND} distinct {kind} request names (the latest: {name}): \
+                 later names are counted together under \"{OTHER_NAMES}\". A URL with a random \
+                 part needs a name that groups it, e.g. .name(\"/item?id=[id]\")"
+            );
+        }
+        OTHER_NAMES
     }
 
     #[inline]
@@ -231,10 +277,17 @@ impl Recorder {
             Some(m) => m,
             None => entries.entry(sample.kind.into()).or_default(),
         };
-        let acc = match by_name.get_mut(sample.name) {
+        let mut name = sample.name;
+        let acc = if by_name.contains_key(name) {
+            by_name.get_mut(name)
+        } else {
+            name = self.core.admit(sample.kind, name);
+            None
+        };
+        let acc = match acc {
             Some(a) => a,
             None => by_name
-                .entry(sample.name.into())
+                .entry(name.into())
                 .or_insert_with(entry::EntryAcc::new),
         };
         acc.record(us, sample.bytes, sample.code, failed);
@@ -254,11 +307,7 @@ impl Recorder {
                 last_seen: now,
             };
             errors
-                .entry((
-                    sample.kind.to_owned(),
-                    sample.name.to_owned(),
-                    msg.to_owned(),
-                ))
+                .entry((sample.kind.to_owned(), name.to_owned(), msg.to_owned()))
                 .and_modify(|e| e.add(&one))
                 .or_insert(one);
         }

@@ -130,3 +130,30 @@ pub async fn run_once(
     );
     report
 }
+
+/// A user that fetches `/status` every 50 ms on its own client (the run's options).
+pub struct StatusUser {
+    http: swarm_http::HttpClient,
+}
+
+#[swarm_core::async_trait]
+impl swarm_core::User for StatusUser {
+    async fn on_start(ctx: &mut swarm_core::UserContext) -> Result<Self, swarm_core::TaskError> {
+        Ok(StatusUser {
+            http: swarm_http::HttpClient::new(ctx)?,
+        })
+    }
+    fn tasks() -> swarm_core::Tasks<Self> {
+        swarm_core::Tasks::new().task("status", Self::status)
+    }
+    fn wait_time(&self) -> swarm_core::Wait {
+        swarm_core::Wait::constant(std::time::Duration::from_millis(50))
+    }
+}
+
+impl StatusUser {
+    async fn status(&mut self, _ctx: &mut swarm_core::UserContext) -> swarm_core::TaskResult {
+        self.http.get("/status").send().await?;
+        Ok(())
+    }
+}
