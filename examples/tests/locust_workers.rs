@@ -259,14 +259,24 @@ fn two_swarm_workers_report_everything_to_the_master() {
     let (r2, f2) = worker_totals(&o2);
     let (requests, failures) = csv_counts(&prefix, "", "Aggregated").expect("an Aggregated row");
     assert!(requests > 50, "{requests} requests");
+    // The workers recorded every request the target saw (in-flight ones finish within
+    // the runner's grace at the end) ...
     assert_eq!(
-        requests,
         r1 + r2,
-        "the master holds what the workers recorded"
+        target.total(),
+        "the workers recorded what the target saw"
     );
-    assert_eq!(requests, target.total(), "and what the target saw");
-    assert_eq!(failures, f1 + f2);
-    assert_eq!(failures, target.failures_served());
+    assert_eq!(f1 + f2, target.failures_served());
+    // ... and the master holds it all, but for what a worker recorded after its report at
+    // `quit`: Locust's master waits only half a second for the last reports, and on a
+    // loaded machine the requests still in flight then (at most one per user) may finish
+    // later than that.
+    assert!(
+        requests <= r1 + r2 && r1 + r2 - requests <= 6,
+        "the master holds {requests}, the workers recorded {}",
+        r1 + r2
+    );
+    assert!(failures <= f1 + f2 && f1 + f2 - failures <= 6);
     assert!(r1 > 0 && r2 > 0, "both workers had users: {r1} and {r2}");
     // Per entry, and the failures with their message.
     let (fails, fails_failed) = csv_counts(&prefix, "GET", "/fail").expect("a /fail row");

@@ -36,7 +36,7 @@ pub use error::HttpError;
 pub use jsonrpc::{RpcClient, RpcError};
 pub use request::{CheckedResponse, RequestBuilder, Response};
 pub use reqwest::{Method, StatusCode};
-pub use socketio::{SioClient, SioError};
+pub use socketio::{SioClient, SioError, SioPayload};
 pub use ws::{WsClient, WsError, WsMessage};
 
 /// The `main` of a scenario binary whose users speak HTTP: like [`swarm_core::main`],
