@@ -79,8 +79,9 @@ fn answer(ok: Result<&str, Refused>, host: Option<&str>) -> Response {
     }
 }
 
-/// Read Locust's form fields (`user_count`, `spawn_rate`, `host`, `run_time`); other
-/// fields (Locust's `user_classes`, `shape_class`, ...) are ignored.
+/// Read Locust's form fields (`user_count`, `spawn_rate`, `host`, `run_time`,
+/// `user_classes`, checked by the controller); other fields (Locust's `shape_class`, ...)
+/// are ignored.
 fn parse_start(body: &[u8]) -> Result<StartRequest, Refused> {
     let mut users = None;
     let mut rate = None;
@@ -105,6 +106,7 @@ fn parse_start(body: &[u8]) -> Result<StartRequest, Refused> {
                 })?);
             }
             "host" => req.host = Some(v.to_owned()),
+            "user_classes" if !v.is_empty() => req.user_classes.push(v.to_owned()),
             "run_time" if !v.is_empty() => {
                 req.run_time = Some(swarm_core::parse_duration(v).map_err(|e| {
                     Refused(format!("invalid run_time {v:?}: {e} (20, 20s, 3m, 1h20m)"))

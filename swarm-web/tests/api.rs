@@ -1,6 +1,7 @@
 //! The HTTP API against a real run: start from `POST /swarm`, change the users, the
 //! numbers of `/stats/requests` against the CSV, JSON and metrics views of the same run,
-//! reset, stop, and bad parameters answered with 400 while the run goes on.
+//! reset, stop, and bad parameters (negative users, a rate that is no number, an unknown
+//! user class) answered with 400 while the run goes on.
 
 mod common;
 
@@ -62,6 +63,14 @@ async fn drive_a_run_through_locusts_routes() {
             ],
             "host",
         ),
+        (
+            vec![
+                ("user_count", "2"),
+                ("spawn_rate", "1"),
+                ("user_classes", "Nobody"),
+            ],
+            "unknown user class \"Nobody\"",
+        ),
     ] {
         let (status, body) = post_form(&c, &format!("{base}/swarm"), &form).await;
         assert_eq!(status, 400, "{form:?}: {body}");
@@ -77,11 +86,15 @@ async fn drive_a_run_through_locusts_routes() {
         "a refused start started something: {s}"
     );
 
-    // Start, as Locust's UI posts it.
+    // Start, as Locust's UI posts it (its class picker names the user types).
     let (status, body) = post_form(
         &c,
         &format!("{base}/swarm"),
-        &[("user_count", "2"), ("spawn_rate", "10")],
+        &[
+            ("user_count", "2"),
+            ("spawn_rate", "10"),
+            ("user_classes", "Visitor"),
+        ],
     )
     .await;
     assert_eq!(status, 200, "{body}");
