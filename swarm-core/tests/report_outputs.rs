@@ -205,6 +205,17 @@ async fn the_html_report_is_one_file_that_loads_nothing() {
     }
     assert!(html.contains("FAIL</td>"), "the failed threshold");
     assert!(html.contains("id=\"verdict\" class=\"verdict fail\""));
+    assert!(html.contains("ended: run time over"), "{html}");
+
+    // A report of a run that goes on says so instead of how it ended.
+    let live = report.clone().in_progress();
+    assert!(live.is_in_progress() && !report.is_in_progress());
+    let html = live.to_html();
+    assert!(
+        html.contains(">FAILED so far</span> the run goes on"),
+        "{html}"
+    );
+    assert!(!html.contains("ended:"), "{html}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -177,6 +177,21 @@ async fn drive_a_run_through_locusts_routes() {
         );
     }
     assert_eq!(s["target_user_count"], 5);
+    // The HTML report of the run so far, as Locust's /stats/report.
+    let res = c.get(format!("{base}/stats/report")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    assert!(res.headers().get("content-disposition").is_none());
+    let page = res.text().await.unwrap();
+    assert!(page.contains("so far</span> the run goes on"), "{page}");
+    assert!(page.contains("data-chart=\"rps\""), "{page}");
     assert!(s["errors"]
         .as_array()
         .unwrap()
@@ -276,6 +291,22 @@ async fn drive_a_run_through_locusts_routes() {
     assert!(history.starts_with("Timestamp,User Count,"), "{history}");
     assert!(history.lines().count() > 1, "{history}");
 
+    let res = c
+        .get(format!("{base}/stats/report?download=1"))
+        .send()
+        .await
+        .unwrap();
+    let disposition = res.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment;filename=swarm_") && disposition.ends_with(".html"),
+        "{disposition}"
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains("ended: stopped"), "the final report: {page}");
+    assert!(
+        page.contains(&format!("<td>{total}</td>")),
+        "the total of /stats/requests ({total}) in {page}"
+    );
     let report = get_json(&c, &format!("{base}/stats/report.json")).await;
     assert_eq!(report["schema"], "swarm-report/1");
     assert_eq!(report["live"], false);

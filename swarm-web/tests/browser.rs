@@ -196,6 +196,31 @@ async fn run_a_test_from_the_browser() {
         );
     }
     screenshot(&b, "web_ui_stopped.png").await;
+
+    // The page's HTML report download, opened in the browser: styled under its own
+    // policy (the verdict's colours come from its inline style) with its three charts.
+    let href = b
+        .execute("return document.getElementById('dl-html').href", vec![])
+        .await
+        .unwrap();
+    let href = href.as_str().unwrap().replace("?download=1", "");
+    b.goto(&href).await.unwrap();
+    let shown = b
+        .execute(
+            "return [getComputedStyle(document.getElementById('verdict')).color, \
+               document.querySelectorAll('svg[data-chart] path.series').length, \
+               document.getElementById('verdict').textContent]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown[0], "rgb(255, 255, 255)", "styled: {shown}");
+    assert!(
+        shown[1].as_u64().unwrap() >= 5,
+        "the charts' lines: {shown}"
+    );
+    assert_eq!(shown[2], "FAILED", "/fail answers 500: {shown}");
+    screenshot(&b, "web_ui_html_report.png").await;
     b.close().await.unwrap();
     app.terminate();
 }

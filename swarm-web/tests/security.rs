@@ -73,6 +73,7 @@ async fn every_route_needs_the_credentials() {
         "/stats/requests/csv",
         "/exceptions/csv",
         "/stats/report.json",
+        "/stats/report",
     ] {
         let res = c.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(res.status(), 401, "{path}");
