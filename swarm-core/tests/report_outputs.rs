@@ -100,6 +100,13 @@ async fn a_run_against_its_baseline_shows_each_change_and_relative_thresholds_de
     let console = report.to_string();
     assert!(console.contains("Against the baseline"), "{console}");
     assert!(console.contains("+100.0%"), "{console}");
+
+    // The HTML report has the same comparison, and the thresholds' verdicts.
+    let html = report.to_html();
+    let table = &html[html.find("id=\"baseline\"").expect("a baseline table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(table.contains("/a") && table.contains("+100.0%"), "{table}");
+    assert!(html.contains("p95 &lt; baseline * 1.5"), "{html}");
 }
 
 #[tokio::test(start_paused = true)]
