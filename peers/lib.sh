@@ -75,8 +75,26 @@ SOCKETIO_PY="$SOCKETIO_HOME/venv/bin/python"
 SOCKETIO_STAMP="$SOCKETIO_HOME/stamp"
 SOCKETIO_APP="$PEERS_SRC/socketio/app.py"
 
+# The report checkers (peers/report-check/check.py): prometheus_client and xmlschema
+# (peers/requirements-report-check.txt) in .peers/report-check/venv, and the JUnit schema
+# junit-10.xsd from pytest's source distribution (pinned, hash-checked).
+REPORT_CHECK_REQS="$PEERS_SRC/requirements-report-check.txt"
+REPORT_CHECK_HOME="$PEERS_HOME/report-check"
+REPORT_CHECK_PY="$REPORT_CHECK_HOME/venv/bin/python"
+REPORT_CHECK_STAMP="$REPORT_CHECK_HOME/stamp"
+REPORT_CHECK_XSD="$REPORT_CHECK_HOME/junit-10.xsd"
+REPORT_CHECK_PYTEST=9.2.0
+REPORT_CHECK_PYTEST_SHA256=97c4f3b1f3c7414aa36465e09b8220f1d03627993bd51b1282e193753c80557b
+REPORT_CHECK_XSD_SHA256=a1a816f58d1bf95ebabf371994df0b9246dee66ea9572fbec4f9296f1b2c0ff6
+
+report_check_installed() {
+  venv_installed "$REPORT_CHECK_REQS" "$REPORT_CHECK_PY" "$REPORT_CHECK_STAMP" || return 1
+  [[ -f "$REPORT_CHECK_XSD" ]] || return 1
+  [[ "$(sha256sum "$REPORT_CHECK_XSD" | cut -d' ' -f1)" == "$REPORT_CHECK_XSD_SHA256" ]]
+}
+
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
-KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo ganache socketio chromium)
+KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo ganache socketio chromium report-check)
 STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo ganache socketio tls-proxy chromedriver)
 
 PROG="peers/$(basename "$0")"

@@ -1,8 +1,10 @@
 //! The reports beside the console, JSON and CSV: the self-contained HTML report, JUnit
 //! XML, and a run compared with a baseline (an earlier run's JSON report), with
-//! thresholds relative to it.
+//! thresholds relative to it. The JUnit XML is validated against the JUnit schema CI
+//! systems read, with a real validator (`peers/install report-check`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use swarm_core::prelude::*;
@@ -98,6 +100,13 @@ async fn a_run_against_its_baseline_shows_each_change_and_relative_thresholds_de
     let console = report.to_string();
     assert!(console.contains("Against the baseline"), "{console}");
     assert!(console.contains("+100.0%"), "{console}");
+
+    // The HTML report has the same comparison, and the thresholds' verdicts.
+    let html = report.to_html();
+    let table = &html[html.find("id=\"baseline\"").expect("a baseline table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(table.contains("/a") && table.contains("+100.0%"), "{table}");
+    assert!(html.contains("p95 &lt; baseline * 1.5"), "{html}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -203,6 +212,17 @@ async fn the_html_report_is_one_file_that_loads_nothing() {
     }
     assert!(html.contains("FAIL</td>"), "the failed threshold");
     assert!(html.contains("id=\"verdict\" class=\"verdict fail\""));
+    assert!(html.contains("ended: run time over"), "{html}");
+
+    // A report of a run that goes on says so instead of how it ended.
+    let live = report.clone().in_progress();
+    assert!(live.is_in_progress() && !report.is_in_progress());
+    let html = live.to_html();
+    assert!(
+        html.contains(">FAILED so far</span> the run goes on"),
+        "{html}"
+    );
+    assert!(!html.contains("ended:"), "{html}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -236,4 +256,115 @@ async fn junit_has_a_case_per_threshold_and_per_failing_entry() {
         xml.contains("<failure message=\"6 of 6 requests failed (100.00%)\" type=\"entries\">"),
         "{xml}"
     );
+}
+
+/// A user whose `test_stop` hook fails: the JUnit report's `swarm.hooks` suite.
+struct StopFails;
+
+#[async_trait]
+impl User for StopFails {
+    async fn test_stop(_run: &RunContext) -> Result<(), TaskError> {
+        Err(TaskError::new("cleanup <refused> & \u{1}gone"))
+    }
+    async fn on_start(_ctx: &mut UserContext) -> Result<Self, TaskError> {
+        Ok(StopFails)
+    }
+    fn tasks() -> Tasks<Self> {
+        Tasks::new().task("idle", Self::idle)
+    }
+    fn wait_time(&self) -> Wait {
+        Wait::constant(Duration::from_secs(1))
+    }
+}
+
+impl StopFails {
+    async fn idle(&mut self, _ctx: &mut UserContext) -> TaskResult {
+        Ok(())
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// Validate a JUnit file against the Jenkins xunit plugin's `junit-10.xsd` with
+/// xmlschema (`peers/report-check/check.py`); `Err` holds the validator's complaint.
+fn validate_junit(path: &Path) -> Result<(), String> {
+    let root = repo_root();
+    let python = root.join(".peers/report-check/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `peers/install report-check`",
+        python.display()
+    );
+    let out = Command::new(python)
+        .arg(root.join("peers/report-check/check.py"))
+        .arg("junit")
+        .arg(path)
+        .output()
+        .expect("the validator runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !err.contains("Traceback") && !err.contains("no such file"),
+        "the validator itself failed:\n{err}"
+    );
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn junit_validates_against_the_common_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    // Thresholds (one fails), a failing entry with markup in its name and error, and a
+    // failed test_stop hook: all three suites.
+    let full = dir.path().join("full.xml");
+    let report = swarm(10)
+        .user::<StopFails>()
+        .threshold("GET /a: p95 < 5ms")
+        .threshold("requests > 0")
+        .junit(&full)
+        .run()
+        .await
+        .unwrap();
+    assert!(!report.hook_errors.is_empty(), "the hook failed");
+    let xml = read(&full);
+    for suite in ["swarm.thresholds", "swarm.entries", "swarm.hooks"] {
+        assert!(
+            xml.contains(&format!("<testsuite name=\"{suite}\"")),
+            "{xml}"
+        );
+    }
+    validate_junit(&full).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+
+    // Without thresholds (the entry's case fails), and a run where nothing failed (no
+    // suite at all).
+    let plain = dir.path().join("plain.xml");
+    swarm(10).junit(&plain).run().await.unwrap();
+    validate_junit(&plain).unwrap_or_else(|e| panic!("{e}\n{}", read(&plain)));
+    let clean = dir.path().join("clean.xml");
+    let report = swarm(10)
+        .run_time(Duration::from_millis(500))
+        .junit(&clean)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.snapshot.aggregated().failures, 0);
+    assert!(!read(&clean).contains("<testsuite "), "{}", read(&clean));
+    validate_junit(&clean).unwrap_or_else(|e| panic!("{e}\n{}", read(&clean)));
+
+    // The validator is not a rubber stamp: an attribute the schema lacks is refused.
+    let bad = dir.path().join("bad.xml");
+    std::fs::write(
+        &bad,
+        read(&full).replacen("<testsuites ", "<testsuites color=\"red\" ", 1),
+    )
+    .unwrap();
+    let err = validate_junit(&bad).expect_err("an unknown attribute is invalid");
+    assert!(err.contains("color"), "{err}");
 }

@@ -47,6 +47,7 @@ pub(crate) fn router(ctl: Arc<Controller>, creds: Option<Arc<Credentials>>) -> R
             "/stats/requests_full_history/csv",
             get(|s: Ctl| csv(s, Csv::History)),
         )
+        .route("/stats/report", get(report_html))
         .route("/stats/report.json", get(report_json))
         .with_state(ctl)
         .layer(axum::middleware::from_fn(crate::auth::same_origin))
@@ -79,8 +80,9 @@ fn answer(ok: Result<&str, Refused>, host: Option<&str>) -> Response {
     }
 }
 
-/// Read Locust's form fields (`user_count`, `spawn_rate`, `host`, `run_time`); other
-/// fields (Locust's `user_classes`, `shape_class`, ...) are ignored.
+/// Read Locust's form fields (`user_count`, `spawn_rate`, `host`, `run_time`,
+/// `user_classes`, checked by the controller); other fields (Locust's `shape_class`, ...)
+/// are ignored.
 fn parse_start(body: &[u8]) -> Result<StartRequest, Refused> {
     let mut users = None;
     let mut rate = None;
@@ -105,6 +107,7 @@ fn parse_start(body: &[u8]) -> Result<StartRequest, Refused> {
                 })?);
             }
             "host" => req.host = Some(v.to_owned()),
+            "user_classes" if !v.is_empty() => req.user_classes.push(v.to_owned()),
             "run_time" if !v.is_empty() => {
                 req.run_time = Some(swarm_core::parse_duration(v).map_err(|e| {
                     Refused(format!("invalid run_time {v:?}: {e} (20, 20s, 3m, 1h20m)"))
@@ -217,6 +220,38 @@ async fn csv(State(ctl): Ctl, which: Csv) -> Response {
         }
     };
     download("text/csv", &name, text)
+}
+
+#[derive(serde::Deserialize)]
+struct Download {
+    download: Option<String>,
+}
+
+/// Locust's `/stats/report`: the HTML report of the run so far (or of the last run), as
+/// a page, or as a file with `?download=1`. It carries its own policy: no script, no load
+/// of any kind, only its inline styles.
+async fn report_html(State(ctl): Ctl, Query(q): Query<Download>) -> Response {
+    let (report, live) = ctl.report().await;
+    let report = if live { report.in_progress() } else { report };
+    let mut res = Html(report.to_html()).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'",
+        ),
+    );
+    // As Locust: any non-empty `download` makes it a file.
+    if q.download.is_some_and(|d| !d.is_empty()) {
+        let name = format!(
+            "attachment;filename=swarm_{}_report.html",
+            report.snapshot.start_unix_secs as u64
+        );
+        if let Ok(v) = HeaderValue::from_str(&name) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    res
 }
 
 async fn report_json(State(ctl): Ctl) -> Response {

@@ -128,12 +128,11 @@ pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    // A route with a stricter policy of its own (the HTML report) keeps it.
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
             "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
-        ),
-    );
+        ));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }

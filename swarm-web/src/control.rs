@@ -28,6 +28,8 @@ pub(crate) struct StartRequest {
     pub(crate) spawn_rate: f64,
     pub(crate) host: Option<String>,
     pub(crate) run_time: Option<Duration>,
+    /// Locust's `user_classes` fields (sent by its class picker), if any.
+    pub(crate) user_classes: Vec<String>,
 }
 
 /// One point of the charts: the runner's per-second progress.
@@ -110,6 +112,24 @@ fn state_name(s: RunState) -> &'static str {
     }
 }
 
+/// Locust's `user_classes`: each must be a user type of this binary, and together they
+/// must be all of them (the types of a run are chosen on the command line; a subset
+/// from the UI is refused rather than silently run as the whole set).
+fn check_user_classes(asked: &[String], known: &[String]) -> Result<(), Refused> {
+    let list = known.join(", ");
+    if let Some(unknown) = asked.iter().find(|a| !known.contains(a)) {
+        return Err(Refused(format!(
+            "unknown user class {unknown:?} in user_classes: this run has {list}"
+        )));
+    }
+    if let Some(missing) = known.iter().find(|k| !asked.contains(k)) {
+        return Err(Refused(format!(
+            "user_classes leaves out {missing:?}: the user types are chosen on the command line ({list}); send all of them or none"
+        )));
+    }
+    Ok(())
+}
+
 impl Controller {
     pub(crate) fn new(ctx: ModeContext, host: Option<Url>) -> Arc<Self> {
         let files = ReportFiles::of(ctx.config());
@@ -162,6 +182,11 @@ impl Controller {
                 "invalid spawn_rate {}: must be a number above 0",
                 req.spawn_rate
             )));
+        }
+        if !req.user_classes.is_empty() {
+            // Taken before `inner`, never while holding it.
+            let known = lock(&self.ctx).user_types();
+            check_user_classes(&req.user_classes, &known)?;
         }
         let mut inner = lock(&self.inner);
         if let Phase::Running(handle) = &inner.phase {
@@ -452,5 +477,22 @@ impl Controller {
         let mut report = lock(&self.ctx).report_of(cur.snapshot, types);
         report.info.host = cur.host;
         (report, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_classes_name_every_type_of_the_run_or_are_refused() {
+        let known = ["Visitor".to_owned(), "Buyer".to_owned()];
+        let names = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(check_user_classes(&names(&["Buyer", "Visitor"]), &known).is_ok());
+        let e = check_user_classes(&names(&["Visitor", "Nobody"]), &known).unwrap_err();
+        assert!(e.0.contains("unknown user class \"Nobody\""), "{e}");
+        assert!(e.0.contains("Visitor, Buyer"), "{e}");
+        let e = check_user_classes(&names(&["Visitor"]), &known).unwrap_err();
+        assert!(e.0.contains("leaves out \"Buyer\""), "{e}");
     }
 }

@@ -155,8 +155,7 @@ async fn run(mut ctx: ModeContext) -> Result<u8, Failure> {
         let started = ctl.start(&StartRequest {
             users,
             spawn_rate,
-            host: None,
-            run_time: None,
+            ..StartRequest::default()
         });
         if let Err(e) = started {
             eprintln!("error: cannot start the run: {e}");

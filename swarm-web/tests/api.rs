@@ -1,6 +1,7 @@
 //! The HTTP API against a real run: start from `POST /swarm`, change the users, the
 //! numbers of `/stats/requests` against the CSV, JSON and metrics views of the same run,
-//! reset, stop, and bad parameters answered with 400 while the run goes on.
+//! reset, stop, and bad parameters (negative users, a rate that is no number, an unknown
+//! user class) answered with 400 while the run goes on.
 
 mod common;
 
@@ -62,6 +63,14 @@ async fn drive_a_run_through_locusts_routes() {
             ],
             "host",
         ),
+        (
+            vec![
+                ("user_count", "2"),
+                ("spawn_rate", "1"),
+                ("user_classes", "Nobody"),
+            ],
+            "unknown user class \"Nobody\"",
+        ),
     ] {
         let (status, body) = post_form(&c, &format!("{base}/swarm"), &form).await;
         assert_eq!(status, 400, "{form:?}: {body}");
@@ -77,11 +86,15 @@ async fn drive_a_run_through_locusts_routes() {
         "a refused start started something: {s}"
     );
 
-    // Start, as Locust's UI posts it.
+    // Start, as Locust's UI posts it (its class picker names the user types).
     let (status, body) = post_form(
         &c,
         &format!("{base}/swarm"),
-        &[("user_count", "2"), ("spawn_rate", "10")],
+        &[
+            ("user_count", "2"),
+            ("spawn_rate", "10"),
+            ("user_classes", "Visitor"),
+        ],
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -164,6 +177,21 @@ async fn drive_a_run_through_locusts_routes() {
         );
     }
     assert_eq!(s["target_user_count"], 5);
+    // The HTML report of the run so far, as Locust's /stats/report.
+    let res = c.get(format!("{base}/stats/report")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    assert!(res.headers().get("content-disposition").is_none());
+    let page = res.text().await.unwrap();
+    assert!(page.contains("so far</span> the run goes on"), "{page}");
+    assert!(page.contains("data-chart=\"rps\""), "{page}");
     assert!(s["errors"]
         .as_array()
         .unwrap()
@@ -263,6 +291,22 @@ async fn drive_a_run_through_locusts_routes() {
     assert!(history.starts_with("Timestamp,User Count,"), "{history}");
     assert!(history.lines().count() > 1, "{history}");
 
+    let res = c
+        .get(format!("{base}/stats/report?download=1"))
+        .send()
+        .await
+        .unwrap();
+    let disposition = res.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment;filename=swarm_") && disposition.ends_with(".html"),
+        "{disposition}"
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains("ended: stopped"), "the final report: {page}");
+    assert!(
+        page.contains(&format!("<td>{total}</td>")),
+        "the total of /stats/requests ({total}) in {page}"
+    );
     let report = get_json(&c, &format!("{base}/stats/report.json")).await;
     assert_eq!(report["schema"], "swarm-report/1");
     assert_eq!(report["live"], false);

@@ -4,80 +4,17 @@
 //! charts draw, check the table against `/stats/requests`, stop. Screenshots go to
 //! `target/artifacts/`. A missing browser fails the test.
 
+#[path = "common/chrome.rs"]
+mod chrome;
 mod common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
+use chrome::{screenshot, Driver};
 use common::{client, get_json, Proc};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::json;
-
-/// chromedriver through `peers/`, stopped by PID when dropped.
-struct Driver {
-    vars: HashMap<String, String>,
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let root = repo_root();
-        let out = Command::new(root.join("peers/start"))
-            .arg("chromedriver")
-            .current_dir(&root)
-            .output()
-            .expect("peers/start runs");
-        assert!(
-            out.status.success(),
-            "chromedriver did not start (run `peers/install chromium`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let vars = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        Driver { vars }
-    }
-
-    fn var(&self, key: &str) -> &str {
-        &self.vars[key]
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        if let Some(pid) = self.vars.get("PID") {
-            let _ = Command::new(repo_root().join("peers/stop"))
-                .args(["chromedriver", pid])
-                .output();
-        }
-    }
-}
-
-fn artifacts() -> PathBuf {
-    // target/<profile>/deps/<test> -> target/artifacts
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.ancestors().nth(3).unwrap().join("artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn screenshot(b: &Client, name: &str) {
-    let png = b.screenshot().await.unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    let path = artifacts().join(name);
-    std::fs::write(&path, png).unwrap();
-    eprintln!("screenshot: {}", path.display());
-}
 
 async fn text(b: &Client, id: &str) -> String {
     b.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
@@ -153,20 +90,7 @@ async fn run_a_test_from_the_browser() {
     let driver = Driver::start();
     let mut app = Proc::start(&["--web", "--web-port", "0"]);
     let base = app.url("web UI: ");
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": driver.var("CHROMIUM"),
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1100", "--no-proxy-server"],
-        },
-    });
-    let caps = caps.as_object().unwrap().clone();
-    let b = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(driver.var("URL"))
-        .await
-        .expect("a Chromium session through chromedriver");
+    let b = driver.session(1400, 1100, json!({})).await;
 
     b.goto(&format!("{base}/")).await.unwrap();
     wait_page(
@@ -272,6 +196,31 @@ async fn run_a_test_from_the_browser() {
         );
     }
     screenshot(&b, "web_ui_stopped.png").await;
+
+    // The page's HTML report download, opened in the browser: styled under its own
+    // policy (the verdict's colours come from its inline style) with its three charts.
+    let href = b
+        .execute("return document.getElementById('dl-html').href", vec![])
+        .await
+        .unwrap();
+    let href = href.as_str().unwrap().replace("?download=1", "");
+    b.goto(&href).await.unwrap();
+    let shown = b
+        .execute(
+            "return [getComputedStyle(document.getElementById('verdict')).color, \
+               document.querySelectorAll('svg[data-chart] path.series').length, \
+               document.getElementById('verdict').textContent]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown[0], "rgb(255, 255, 255)", "styled: {shown}");
+    assert!(
+        shown[1].as_u64().unwrap() >= 5,
+        "the charts' lines: {shown}"
+    );
+    assert_eq!(shown[2], "FAILED", "/fail answers 500: {shown}");
+    screenshot(&b, "web_ui_html_report.png").await;
     b.close().await.unwrap();
     app.terminate();
 }

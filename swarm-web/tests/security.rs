@@ -73,6 +73,7 @@ async fn every_route_needs_the_credentials() {
         "/stats/requests/csv",
         "/exceptions/csv",
         "/stats/report.json",
+        "/stats/report",
     ] {
         let res = c.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(res.status(), 401, "{path}");
@@ -244,4 +245,69 @@ fn unreadable_or_unusable_certificates_are_named() {
         assert_eq!(status.code(), Some(2), "{all:?}: {err}");
         assert!(err.contains(&needle), "{all:?} should name {needle}: {err}");
     }
+}
+
+#[test]
+fn the_password_is_in_no_report_and_no_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let secret = "pw-not-in-reports";
+    let (csv, json, html, junit) = (
+        out("run"),
+        out("run.json"),
+        out("run.html"),
+        out("junit.xml"),
+    );
+    // A web run that starts at once, ends by its run time and quits, writing every
+    // report, with JSON logs at debug level.
+    let mut proc = Proc::start(&[
+        "--web",
+        "--web-host",
+        "0.0.0.0",
+        "--web-port",
+        "0",
+        "--web-auth",
+        &format!("ann:{secret}"),
+        "--metrics-bind",
+        "127.0.0.1:0",
+        "-u",
+        "2",
+        "-r",
+        "10",
+        "-t",
+        "2s",
+        "--autoquit",
+        "0",
+        "--csv",
+        &csv,
+        "--json",
+        &json,
+        "--html",
+        &html,
+        "--junit",
+        &junit,
+        "--log-json",
+        "-L",
+        "debug",
+    ]);
+    let status = proc.wait(Duration::from_secs(90));
+    let err = proc.stderr();
+    assert!(status.code().is_some(), "{err}");
+    assert!(err.contains("web UI: "), "{err}");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("ann:{secret}"));
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.is_empty(), "{}", path.display());
+        assert!(
+            !text.contains(secret) && !text.contains(&encoded),
+            "{} holds the password",
+            path.display()
+        );
+        files += 1;
+    }
+    // The four CSV files, the JSON, HTML and JUnit reports.
+    assert_eq!(files, 7, "{err}");
+    assert!(!err.contains(secret) && !err.contains(&encoded), "{err}");
 }

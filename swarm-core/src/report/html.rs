@@ -47,14 +47,19 @@ pub(crate) fn to_html(report: &Report) -> String {
         escape(&title)
     );
     let passed = report.passed();
+    let outcome = if report.in_progress {
+        "the run goes on: these are its numbers so far".to_owned()
+    } else {
+        format!("exit code {}; ended: {}", report.exit_code(), report.reason)
+    };
     let _ = writeln!(
         out,
-        "<h1>{}</h1><p><span id=\"verdict\" class=\"verdict {}\">{}</span> exit code {}; ended: {}</p>",
+        "<h1>{}</h1><p><span id=\"verdict\" class=\"verdict {}\">{}{}</span> {}</p>",
         escape(&title),
         if passed { "pass" } else { "fail" },
         if passed { "PASSED" } else { "FAILED" },
-        report.exit_code(),
-        escape(&report.reason.to_string())
+        if report.in_progress { " so far" } else { "" },
+        escape(&outcome)
     );
     cards(&mut out, snap);
     settings(&mut out, report);

@@ -5,6 +5,10 @@
 //! had failures: a `<failure>` when failures decide the run, that is with no threshold,
 //! otherwise a passing case whose `<system-out>` says how many failed) and `swarm.hooks`
 //! (a failed case per `test_stop` hook that failed).
+//!
+//! It validates against the JUnit schema CI systems read (the Jenkins xunit plugin's
+//! `junit-10.xsd`): the start time is on each `<testsuite>`, the only element of that
+//! schema with a `timestamp`.
 
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
@@ -66,7 +70,7 @@ pub(crate) fn to_xml(report: &Report) -> String {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
-        "<testsuites name=\"swarm\" tests=\"{tests}\" failures=\"{failed}\" errors=\"0\" time=\"{secs:.3}\" timestamp=\"{stamp}\">"
+        "<testsuites name=\"swarm\" tests=\"{tests}\" failures=\"{failed}\" errors=\"0\" time=\"{secs:.3}\">"
     );
     for (name, cases) in suites.iter().filter(|(_, c)| !c.is_empty()) {
         let failed = cases.iter().filter(|c| c.failure.is_some()).count();

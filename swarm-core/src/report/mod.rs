@@ -96,6 +96,8 @@ pub struct Report {
     /// This run against the baseline (`--baseline`), when one was given.
     pub comparison: Option<Comparison>,
     pub(crate) exit_code_on_error: u8,
+    /// The numbers of a run that goes on (see [`Report::in_progress`]).
+    pub(crate) in_progress: bool,
 }
 
 impl Report {
@@ -113,7 +115,22 @@ impl Report {
             hook_errors: Vec::new(),
             comparison: None,
             exit_code_on_error,
+            in_progress: false,
         }
+    }
+
+    /// Mark this as a report of a run that goes on (a web UI's download while it runs):
+    /// the HTML report then says the run is in progress and its verdict is so far, rather
+    /// than how it ended.
+    #[must_use]
+    pub fn in_progress(mut self) -> Self {
+        self.in_progress = true;
+        self
+    }
+
+    /// Whether this is a report of a run that goes on ([`Report::in_progress`]).
+    pub fn is_in_progress(&self) -> bool {
+        self.in_progress
     }
 
     /// Evaluate thresholds against the final numbers.

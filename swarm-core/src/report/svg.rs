@@ -130,13 +130,14 @@ fn nice_ceiling(v: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
+/// A tick label: a quarter of a round axis end (3.75, 0.125, 62.5) is shown as it is,
+/// not rounded to a value the grid line is not at.
 fn fmt_tick(v: f64) -> String {
     if v >= 100.0 || v == v.trunc() {
         format!("{v:.0}")
-    } else if v >= 1.0 {
-        format!("{v:.1}")
     } else {
-        format!("{v:.2}")
+        let text = format!("{v:.4}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
     }
 }
 
@@ -160,6 +161,17 @@ mod tests {
         assert_eq!(nice_ceiling(180.0), 200.0);
         assert_eq!(nice_ceiling(0.21), 0.25);
         assert_eq!(nice_ceiling(2000.0), 2000.0);
+    }
+
+    #[test]
+    fn ticks_are_where_their_grid_lines_are() {
+        assert_eq!(fmt_tick(3.75), "3.75");
+        assert_eq!(fmt_tick(1.25), "1.25");
+        assert_eq!(fmt_tick(62.5), "62.5");
+        assert_eq!(fmt_tick(0.125), "0.125");
+        assert_eq!(fmt_tick(0.0625), "0.0625");
+        assert_eq!(fmt_tick(250.0), "250");
+        assert_eq!(fmt_tick(2.0), "2");
     }
 
     #[test]

@@ -133,6 +133,49 @@ impl Drop for Proc {
     }
 }
 
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// Run `peers/report-check/check.py ARGS` (installed by `peers/install report-check`)
+/// with `stdin`; `Ok(stdout)` or `Err(stderr)` when it refuses the input.
+pub fn report_check(args: &[&str], stdin: &str) -> Result<String, String> {
+    use std::io::Write as _;
+    let root = repo_root();
+    let python = root.join(".peers/report-check/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `peers/install report-check`",
+        python.display()
+    );
+    let mut child = Command::new(python)
+        .arg(root.join("peers/report-check/check.py"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the checker runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("Traceback"), "the checker failed:\n{err}");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(err)
+    }
+}
+
 /// A client for loopback (no proxy from the environment).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
