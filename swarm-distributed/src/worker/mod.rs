@@ -120,6 +120,9 @@ pub(crate) async fn run(
     let mut run: Option<ActiveRun> = None;
     let mut host: Option<String> = None;
     let mut shipped = Shipped::default();
+    // What had been shipped when the master said quit: what follows may come after the
+    // half second Locust's master waits for the last reports.
+    let mut at_quit: Option<Shipped> = None;
     // A client_ready went out after the master fell silent, and no ack came yet.
     let mut registering = false;
     let signal = shutdown_signal();
@@ -316,6 +319,7 @@ pub(crate) async fn run(
                             let counts = running_counts(Some(r));
                             ship(&mut link, &mut session, &mut shipped, delta.as_ref(), counts).await;
                         }
+                        at_quit = Some(shipped);
                         break 0;
                     }
                     Directive::Reconnect => {
@@ -352,6 +356,15 @@ pub(crate) async fn run(
         "worker: recorded {} requests ({} failures) and reported them to the master",
         shipped.requests, shipped.failures
     );
+    if let Some(q) = at_quit.filter(|q| q.requests < shipped.requests) {
+        // Locust's master writes its totals half a second after `quit`: these may be
+        // missing from them.
+        eprintln!(
+            "worker: {} requests ({} failures) of them finished after the master's quit and were reported late",
+            shipped.requests - q.requests,
+            shipped.failures - q.failures
+        );
+    }
     Ok(code)
 }
 

@@ -12,7 +12,7 @@ use crate::stats::{EntryDelta, StatsError};
 use crate::transport::Connection;
 
 /// What this worker shipped to its master, in all.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Shipped {
     pub(super) requests: u64,
     pub(super) failures: u64,
