@@ -77,6 +77,8 @@ enum StopKind {
     Master,
     /// The master went silent: stop without telling it.
     Lost,
+    /// The master's `quit`: the last statistics, then `quit`.
+    Quit,
 }
 
 /// The worker's loop; the exit code of the process.
@@ -313,10 +315,13 @@ pub(crate) async fn run(
                     Directive::Quit => {
                         eprintln!("worker: the Locust master says quit");
                         // The master waits only half a second for the last report: ship
-                        // what is recorded at once; the users' last moments follow.
-                        if let Some(r) = run.as_ref().filter(|r| r.stopping.is_none()) {
+                        // what is recorded at once, with the users told to stop first so
+                        // that only what is in flight follows.
+                        if let Some(r) = run.as_mut().filter(|r| r.stopping.is_none()) {
                             let delta = r.handle.take_stats().await;
                             let counts = running_counts(Some(r));
+                            r.handle.stop();
+                            r.stopping = Some(StopKind::Quit);
                             ship(&mut link, &mut session, &mut shipped, delta.as_ref(), counts).await;
                         }
                         at_quit = Some(shipped);
