@@ -76,8 +76,8 @@ SOCKETIO_STAMP="$SOCKETIO_HOME/stamp"
 SOCKETIO_APP="$PEERS_SRC/socketio/app.py"
 
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
-KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo ganache socketio chromium)
-STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo ganache socketio tls-proxy chromedriver)
+KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo issuer ganache socketio chromium)
+STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo issuer ganache socketio tls-proxy chromedriver)
 
 PROG="peers/$(basename "$0")"
 
