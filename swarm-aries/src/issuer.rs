@@ -382,7 +382,8 @@ impl IssuerClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let checked = req.send_checked().await;
+        // Boxed: the HTTP client's future is large, and every caller would carry it.
+        let checked = Box::pin(req.send_checked()).await;
         let response = match checked.response() {
             Ok(r) => r,
             Err(e) => {
