@@ -428,6 +428,57 @@ impl IssuerClient {
             .await
     }
 
+    /// `POST /wallet/did/create {"method": "key"}`: a new Ed25519 `did:key` in the
+    /// issuer's wallet, to sign ld_proof credentials with.
+    pub async fn create_did_key(&self) -> Result<String, IssuerError> {
+        #[derive(Deserialize)]
+        struct Created {
+            result: Did,
+        }
+        #[derive(Deserialize)]
+        struct Did {
+            did: String,
+        }
+        let created: Created = self
+            .call(
+                swarm_http::Method::POST,
+                "/wallet/did/create",
+                "/wallet/did/create",
+                Some(&json!({"method": "key", "options": {"key_type": "ed25519"}})),
+            )
+            .await?;
+        Ok(created.result.did)
+    }
+
+    /// `GET /issue-credential-2.0/records?state=...`: the exchange records in that state
+    /// (those the issuer kept: see [`IssuerClient::send_offer`]).
+    pub async fn credential_records(&self, state: &str) -> Result<Vec<CredExRecord>, IssuerError> {
+        #[derive(Deserialize)]
+        struct Item {
+            cred_ex_record: CredExRecord,
+        }
+        #[derive(Deserialize)]
+        struct Results {
+            results: Vec<Item>,
+        }
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("state", state)
+            .finish();
+        let found: Results = self
+            .call(
+                swarm_http::Method::GET,
+                &format!("/issue-credential-2.0/records?{q}"),
+                "/issue-credential-2.0/records?state=[state]",
+                None,
+            )
+            .await?;
+        Ok(found
+            .results
+            .into_iter()
+            .map(|i| i.cred_ex_record)
+            .collect())
+    }
+
     /// `POST /out-of-band/create-invitation?auto_accept=true`: a single-use invitation
     /// for a didexchange (1.1, then 1.0), labelled `label`.
     pub async fn create_invitation(&self, label: &str) -> Result<OobInvitation, IssuerError> {

@@ -210,6 +210,17 @@ fn attachment(msg: &Value, list: &str, id: &str) -> Option<Value> {
         .and_then(super::doc::attachment_json)
 }
 
+/// An issue-credential 2.0 problem report that abandons the exchange `thid`.
+fn abandon(thid: &str, why: &str) -> Value {
+    let mut report = json!({
+        "@type": "https://didcomm.org/issue-credential/2.0/problem-report",
+        "@id": message::new_id(),
+        "description": {"code": "issuance-abandoned", "en": why},
+    });
+    message::set_thread(&mut report, &Thread::reply(thid));
+    report
+}
+
 fn is_issue_credential(t: &crate::MessageType, name: &str) -> bool {
     t.family() == "issue-credential" && t.major() == Some(2) && t.name() == name
 }
@@ -244,8 +255,8 @@ impl Agent {
     /// `via` is the connection the offer came on when it is not the agent's own peer: a
     /// holder behind a mediator that connected to the issuer with
     /// [`Agent::connect_routed`]. An offer in no format of `formats` is an
-    /// [`AriesError::Credential`] ([`CredentialError::UnsupportedFormat`]) and nothing is
-    /// sent; a problem report from the issuer on the thread is an
+    /// [`AriesError::Credential`] ([`CredentialError::UnsupportedFormat`]), and the issuer
+    /// gets a problem report (`issuance-abandoned`) instead of a request; a problem report from the issuer on the thread is an
     /// [`AriesError::ProblemReport`]; a credential that is not the requested one is a
     /// [`CredentialError::Mismatch`], and is neither stored nor acked.
     pub async fn accept_offer_with(
@@ -282,15 +293,17 @@ impl Agent {
                 ))
             });
         let Some((handler, attach_id)) = chosen else {
-            return Err(CredentialError::UnsupportedFormat {
+            let e = CredentialError::UnsupportedFormat {
                 offered: offered.join(", "),
                 supported: formats
                     .iter()
                     .map(|h| h.name())
                     .collect::<Vec<_>>()
                     .join(", "),
-            }
-            .into());
+            };
+            // Tell the issuer, as a holder does, so that it abandons the exchange.
+            self.send_via(via, abandon(&thid, &e.to_string())).await?;
+            return Err(e.into());
         };
         let offer_detail =
             attachment(&offer.message, "offers~attach", &attach_id).ok_or_else(|| {
