@@ -281,6 +281,10 @@ pub struct LdProofOffer {
     pub attributes: serde_json::Map<String, Value>,
     /// The proof type: `Ed25519Signature2018` (default) or `Ed25519Signature2020`.
     pub proof_type: String,
+    /// Whether the issuer issues as soon as the holder's request comes (`auto_issue`,
+    /// default true); without it the exchange waits at `request-received` for an admin
+    /// call this client does not make (the holder then never gets the credential).
+    pub auto_issue: bool,
 }
 
 impl LdProofOffer {
@@ -291,7 +295,15 @@ impl LdProofOffer {
             issuer_did: issuer_did.into(),
             attributes,
             proof_type: "Ed25519Signature2018".to_owned(),
+            auto_issue: true,
         }
+    }
+
+    /// Set whether the issuer issues as soon as the request comes.
+    #[must_use]
+    pub fn auto_issue(mut self, auto_issue: bool) -> Self {
+        self.auto_issue = auto_issue;
+        self
     }
 
     /// The `filter.ld_proof` detail: a W3C credential with an inline context (ACA-Py
@@ -563,7 +575,8 @@ impl IssuerClient {
     }
 
     /// `POST /issue-credential-2.0/send-offer`: offer an ld_proof credential on the
-    /// connection, issued as soon as the holder's request comes (`auto_issue`). With
+    /// connection, issued as soon as the holder's request comes unless the offer says
+    /// otherwise ([`LdProofOffer::auto_issue`]). With
     /// `keep_record`, the exchange record stays once `done` (`auto_remove: false`), so that
     /// [`IssuerClient::credential_record`] can check it; else the issuer's own setting
     /// decides.
@@ -575,7 +588,7 @@ impl IssuerClient {
     ) -> Result<CredExRecord, IssuerError> {
         let mut body = json!({
             "connection_id": connection_id,
-            "auto_issue": true,
+            "auto_issue": offer.auto_issue,
             "comment": "swarm",
             "filter": {"ld_proof": offer.detail()},
         });

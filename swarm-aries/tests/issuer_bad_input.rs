@@ -1,6 +1,6 @@
 //! Bad input around a real ACA-Py issuer (`peers/start issuer`): an issuer that is down,
-//! wrong `ISSUER_HEADERS` against an issuer that wants an API key, and an offer in a format
-//! the holder does not take. Each is a clear, typed error or a counted failure, and the
+//! wrong `ISSUER_HEADERS` against an issuer that wants an API key, an offer in a format
+//! the holder does not take, and an issuer that never sends the credential. Each is a clear, typed error or a counted failure, and the
 //! run goes on.
 
 mod common;
@@ -191,6 +191,53 @@ async fn an_offer_in_a_format_the_holder_does_not_take_is_refused_and_abandoned(
             .await
             .expect("ld_proof works");
         assert_eq!(holder.credentials_received(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuer_that_never_sends_the_credential_is_a_time_out() {
+    let issuer = common::Peer::start("issuer");
+    common::bounded(Duration::from_secs(120), async {
+        let client = client(issuer.var("ADMIN_URL"), "");
+        let oob = client.create_invitation("issuer").await.unwrap();
+        let invitation = Invitation::parse(&oob.invitation_url).unwrap();
+        let listener = InboundListener::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let options = common::options(Duration::from_secs(3)).with_inbound(listener);
+        let mut holder = Agent::connect(&invitation, reqwest::Client::new(), &options)
+            .await
+            .unwrap();
+        let conn = client
+            .await_connection(
+                &oob.invi_msg_id,
+                Duration::from_millis(100),
+                Duration::from_secs(20),
+            )
+            .await
+            .unwrap();
+        let mut attrs = serde_json::Map::new();
+        attrs.insert("score".into(), json!("test"));
+        // Without auto_issue the issuer waits for an admin call that never comes.
+        let offer = LdProofOffer::new(issuer.var("ISSUER_DID"), attrs).auto_issue(false);
+        let record = client
+            .send_offer(&conn.connection_id, &offer, true)
+            .await
+            .unwrap();
+        let received = holder.receive_offer().await.unwrap();
+        let err = holder
+            .accept_offer(&received, None)
+            .await
+            .expect_err("no credential comes");
+        assert!(matches!(err, AriesError::Timeout { .. }), "{err:?}");
+        assert_eq!(holder.credentials_received(), 0);
+        let state = client
+            .credential_record(&record.cred_ex_id)
+            .await
+            .unwrap()
+            .state;
+        assert_eq!(state, "request-received");
     })
     .await;
 }
