@@ -7,13 +7,16 @@ mod envelope;
 mod error;
 mod inbound;
 mod invitation;
+pub mod issuer;
 mod keys;
 pub mod message;
 mod service;
 pub mod users;
 
 pub use crate::agent::{
-    resolve_their_service, Agent, AgentOptions, AriesError, Grant, PickupStatus,
+    resolve_their_service, Agent, AgentOptions, AriesError, Connection, CredentialError,
+    CredentialFormat, CredentialOffer, Grant, LdProof, PickupStatus, StoredCredential,
+    MAX_STORED_CREDENTIALS, OFFER_TYPE,
 };
 pub use crate::envelope::{
     forward, pack, pack_bytes, pack_for_service, unpack, Keyring, Unpacked, FORWARD_TYPE,

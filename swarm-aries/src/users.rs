@@ -1,4 +1,7 @@
-//! Ready-made Aries users for Swarm load tests.
+//! Ready-made Aries users for Swarm load tests: mediator users (a native agent pinging its
+//! mediator, agent pairs messaging through it) and issuer users (credentials and messages
+//! from an ACA-Py issuer to native holders, directly or through a mediator, and the
+//! issuer's liveness).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,6 +11,12 @@ use swarm_core::Sample;
 
 use crate::agent::{Agent, AgentOptions, AriesError};
 use crate::invitation::Invitation;
+
+mod issuer;
+pub use issuer::{
+    parse_cred_attr, Issue, IssueMessage, IssuerSettings, Liveness, MediatorIssue,
+    MediatorIssueMessage,
+};
 
 /// The kind under which DIDComm operations are recorded.
 pub const KIND: &str = "DIDCOMM";

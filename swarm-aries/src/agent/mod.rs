@@ -1,10 +1,12 @@
 //! A simulated agent: one key, one connection to a mediator, one transport; the
 //! client side of didexchange, coordinate-mediation, trust ping and basic message.
 
+mod credential;
 mod doc;
 mod handshake;
 mod mediation;
 mod pickup;
+mod routed;
 mod tls;
 mod transport;
 
@@ -21,9 +23,14 @@ use crate::message::{self, MessageType};
 use crate::service::Service;
 use crate::{pack_for_service, unpack, InboundListener, Unpacked};
 
+pub use credential::{
+    CredentialError, CredentialFormat, CredentialOffer, LdProof, StoredCredential,
+    MAX_STORED_CREDENTIALS, OFFER_TYPE,
+};
 pub use doc::resolve_their_service;
 pub use mediation::Grant;
 pub use pickup::PickupStatus;
+pub use routed::Connection;
 use tls::{Tls, TlsSettings};
 use transport::{Endpoint, Transport};
 
@@ -65,6 +72,10 @@ pub enum AriesError {
     /// certificate, no TLS on that port): names the host and the reason.
     #[error(transparent)]
     Tls(#[from] crate::TlsError),
+    /// A credential exchange cannot go on: an offer in no format the holder takes, a
+    /// malformed offer or credential, a credential that is not the one requested.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
 }
 
 /// Options of a new agent.
@@ -175,6 +186,10 @@ pub struct Agent {
     tls: Tls,
     /// The shared inbound listener's endpoint, when the agent receives there.
     inbound_endpoint: Option<String>,
+    /// The latest credentials received (at most [`MAX_STORED_CREDENTIALS`]).
+    credentials: VecDeque<StoredCredential>,
+    /// How many credentials were received in all.
+    credentials_received: u64,
 }
 
 impl std::fmt::Debug for Agent {
@@ -280,6 +295,8 @@ impl Agent {
             http,
             tls,
             inbound_endpoint,
+            credentials: VecDeque::new(),
+            credentials_received: 0,
         };
         if didexchange {
             agent.didexchange(invitation, &options.label).await?;
@@ -353,6 +370,17 @@ impl Agent {
     ) -> Result<Unpacked, AriesError> {
         let id = message::message_id(&msg).map(str::to_owned);
         self.send(msg).await?;
+        self.await_reply(id.as_deref(), |t, _| matches(t)).await
+    }
+
+    /// Waits (at most the time-out) for the message that `matches`; a problem report on
+    /// thread `thid` (any problem report without a `thid`) is an error; other messages are
+    /// kept for [`Agent::receive`].
+    pub(crate) async fn await_reply(
+        &mut self,
+        thid: Option<&str>,
+        matches: impl Fn(&MessageType, &Value) -> bool,
+    ) -> Result<Unpacked, AriesError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -363,14 +391,14 @@ impl Agent {
             }
             let bytes = self.transport.recv(remaining).await?;
             let got = unpack(&bytes, &self.key)?;
-            let same_thread = id.is_some() && message::thread_id(&got.message) == id.as_deref();
+            let same_thread = thid.is_some() && message::thread_id(&got.message) == thid;
             if let Some(p) = problem(&got.message) {
-                if same_thread || id.is_none() {
+                if same_thread || thid.is_none() {
                     return Err(AriesError::ProblemReport(p));
                 }
             }
             match message::message_type(&got.message) {
-                Ok(t) if matches(&t) => return Ok(got),
+                Ok(t) if matches(&t, &got.message) => return Ok(got),
                 _ => self.inbox.push_back(got),
             }
         }
@@ -508,18 +536,7 @@ impl Agent {
             "content": content,
         });
         let envelope = pack_for_service(&msg, to, Some(&self.key))?;
-        match Endpoint::of(&to.endpoint)? {
-            Endpoint::Http => {
-                transport::post_envelope(&self.http, &to.endpoint, envelope, self.timeout).await?;
-            }
-            Endpoint::Ws => {
-                let mut ws = Transport::ws(&to.endpoint, self.timeout, &self.tls).await?;
-                let sent = ws.send(envelope, self.timeout).await;
-                ws.close().await;
-                sent?;
-            }
-        }
-        Ok(())
+        self.post_to(&to.endpoint, envelope).await
     }
 
     /// Close the transport.

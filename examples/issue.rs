@@ -1,0 +1,213 @@
+//! Aries issuer load test: each user is a native holder that an ACA-Py issuer, driven
+//! through its admin API, issues ld_proof credentials to (issue-credential 2.0); one
+//! iteration, offer to ack, is the recorded latency (`DIDCOMM issue_credential`).
+//!
+//! ```text
+//! ISSUER_URL=http://127.0.0.1:8021 cargo run --release --example issue -- -u 50 -r 1 -t 5m
+//! cargo run --release --example issue -- -u 10 -r 2 -t 1m          # starts a local ACA-Py issuer
+//! cargo run --release --example issue -- MediatorIssue -u 10 -r 1 -t 1m   # and a local mediator
+//! ```
+//!
+//! The user types, one per Aries load test teams run today:
+//! - `Issue` (the default): holders on one shared inbound listener, connected to the issuer
+//!   directly.
+//! - `MediatorIssue`: holders behind the mediator (`MEDIATION_URL`): offers and credentials
+//!   arrive forwarded.
+//! - `IssueMessage`, `MediatorIssueMessage`: the issuer's admin API sends each holder basic
+//!   messages; the latency is from the admin call to the holder's receipt
+//!   (`DIDCOMM issuer_message`).
+//! - `Liveness`: the issuer's `GET /status`.
+//!
+//! Every admin call is an entry of its own (`POST /issue-credential-2.0/send-offer`, ...).
+//! With no `ISSUER_URL` it starts a local issuer from `peers/` (`peers/install issuer`);
+//! with a mediated user type and no `MEDIATION_URL`, a local mediator too; both are stopped
+//! (by PID) at the end. `ISSUER_HEADERS` (a JSON object, e.g. `{"X-API-Key": "..."}` or a
+//! tenant's `{"Authorization": "Bearer ..."}`) goes with every admin call and is never
+//! printed. Without a ledger, credentials are `ld_proof` (an issuer `did:key`:
+//! `ISSUER_DID`, or one created for the run); `CRED_ATTR` is the credential subject, as
+//! `[{"name": "score", "value": "test"}]` or `{"score": "test"}`.
+use std::process::ExitCode;
+use std::time::Duration;
+
+use swarm_aries::issuer::{IssuerConfig, IssuerHeaders};
+use swarm_aries::users::{
+    parse_cred_attr, Issue, IssueMessage, IssuerSettings, Liveness, MediatorIssue,
+    MediatorIssueMessage,
+};
+use swarm_aries::Invitation;
+
+#[path = "common/local_peer.rs"]
+mod local_peer;
+use local_peer::LocalPeer;
+
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "issue",
+    about = "Issue credentials from an ACA-Py issuer to many native holders"
+)]
+struct Cli {
+    #[command(flatten)]
+    swarm: swarm_core::cli::Args,
+
+    /// The issuer's admin API; default: start a local ACA-Py issuer
+    #[arg(long, env = "ISSUER_URL", value_name = "URL")]
+    issuer_url: Option<String>,
+
+    /// Headers of every admin call, a JSON object (e.g. {"X-API-Key": "..."}); never printed
+    #[arg(
+        long,
+        env = "ISSUER_HEADERS",
+        hide_env_values = true,
+        value_name = "JSON"
+    )]
+    issuer_headers: Option<String>,
+
+    /// The issuer's DID for ld_proof credentials; default: a did:key created for the run
+    #[arg(long, env = "ISSUER_DID", value_name = "DID")]
+    issuer_did: Option<String>,
+
+    /// The credential subject: [{"name": "score", "value": "test"}] or {"score": "test"}
+    #[arg(long, env = "CRED_ATTR", value_name = "JSON")]
+    cred_attr: Option<String>,
+
+    /// The mediator's invitation URL, for MediatorIssue and MediatorIssueMessage; default:
+    /// start a local ACA-Py mediator when one of them runs
+    #[arg(long, env = "MEDIATION_URL", value_name = "URL")]
+    mediation_url: Option<String>,
+
+    /// Shortest wait between iterations, seconds
+    #[arg(
+        long,
+        env = "LOCUST_MIN_WAIT",
+        default_value_t = 1.0,
+        value_name = "SECS"
+    )]
+    min_wait: f64,
+
+    /// Longest wait between iterations, seconds
+    #[arg(
+        long,
+        env = "LOCUST_MAX_WAIT",
+        default_value_t = 2.0,
+        value_name = "SECS"
+    )]
+    max_wait: f64,
+
+    /// How long a holder waits for each message before counting a failure, seconds
+    #[arg(
+        long,
+        env = "ISSUE_TIMEOUT",
+        default_value_t = 30.0,
+        value_name = "SECS"
+    )]
+    timeout: f64,
+
+    /// Keep the issuer's exchange records once done (auto_remove: false)
+    #[arg(long)]
+    keep_records: bool,
+}
+
+swarm_core::register_user!(Issue);
+swarm_core::register_user!(MediatorIssue);
+swarm_core::register_user!(IssueMessage);
+swarm_core::register_user!(MediatorIssueMessage);
+swarm_core::register_user!(Liveness);
+
+fn secs(name: &str, v: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| format!("{name} {v} is not a number of seconds >= 0"))
+}
+
+fn main() -> ExitCode {
+    let app = swarm_core::cli::App::new()
+        .mode(swarm_distributed::LocustWorker::new())
+        .mode(swarm_web::WebUi::new());
+    let matches = app
+        .augment(<Cli as clap::CommandFactory>::command())
+        .get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let run = || -> Result<ExitCode, String> {
+        let (min, max, timeout) = (
+            secs("--min-wait", cli.min_wait)?,
+            secs("--max-wait", cli.max_wait)?,
+            secs("--timeout", cli.timeout)?,
+        );
+        if min > max {
+            return Err(format!(
+                "--min-wait ({min:?}) is above --max-wait ({max:?})"
+            ));
+        }
+        // Settings that do not parse are refused before any peer starts.
+        let headers = IssuerHeaders::parse(cli.issuer_headers.as_deref().unwrap_or(""))
+            .map_err(|e| e.to_string())?;
+        let attributes = cli
+            .cred_attr
+            .as_deref()
+            .map(parse_cred_attr)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let mut args = cli.swarm.clone();
+        // Without user type names (command line, SWARM_* or the config file): Issue.
+        if !args.list && args.to_config().is_ok_and(|c| c.user_types.is_empty()) {
+            args.user_types = vec!["Issue".to_owned()];
+        }
+        let mediated = args
+            .to_config()
+            .is_ok_and(|c| c.user_types.iter().any(|t| t.starts_with("Mediator")));
+        // The holders talk to the issuer's admin API and DIDComm endpoint, not to a --host.
+        args.no_preflight = true;
+        let mut app = app;
+        let (mut _issuer, mut _mediator) = (None, None);
+        if !args.list {
+            let url = match &cli.issuer_url {
+                Some(u) => u.clone(),
+                None => {
+                    let peer = LocalPeer::start("issuer", "no ISSUER_URL given")?;
+                    let url = peer.var("ADMIN_URL")?;
+                    _issuer = Some(peer);
+                    url
+                }
+            };
+            let config = IssuerConfig::new(&url)
+                .map_err(|e| e.to_string())?
+                .headers(headers);
+            let mut settings = IssuerSettings::new(config)
+                .wait(min, max)
+                .timeout(timeout)
+                .keep_records(cli.keep_records);
+            if let Some(a) = attributes {
+                settings = settings.attributes(a);
+            }
+            if let Some(did) = &cli.issuer_did {
+                settings = settings.issuer_did(did);
+            }
+            let mediation = match &cli.mediation_url {
+                Some(u) => Some(u.clone()),
+                None if mediated => {
+                    let peer = LocalPeer::start("mediator", "no MEDIATION_URL given")?;
+                    let inv = peer.var("INVITATION")?;
+                    _mediator = Some(peer);
+                    Some(inv)
+                }
+                None => None,
+            };
+            if let Some(u) = mediation {
+                let invitation =
+                    Invitation::parse(&u).map_err(|e| format!("MEDIATION_URL: {e}"))?;
+                settings = settings.mediation(invitation);
+            }
+            app = app.setting(settings);
+        }
+        Ok(app.run_matches(&args, &matches))
+    };
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
