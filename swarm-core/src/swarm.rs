@@ -331,6 +331,9 @@ impl Swarm {
 
     /// Open model: create `pre_allocated` users before the start and grow the pool up to
     /// `max_users` when every user is busy; beyond, iterations are dropped and counted.
+    /// An iteration that finds every user busy waits for one, and the pool grows for it
+    /// only once it has waited 100 ms (a tenth of [`Swarm::max_lateness`] if that is
+    /// shorter; at once with no lateness allowed): a moment's stall does not make it grow.
     #[must_use]
     pub fn pool(mut self, pre_allocated: u32, max_users: u32) -> Self {
         self.config.pre_allocated = Some(pre_allocated);

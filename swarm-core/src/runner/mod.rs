@@ -277,9 +277,10 @@ impl Runner {
                     Some(tx),
                     Some(arrival::Link {
                         tickets: rx,
-                        idle,
                         slot,
                         first,
+                        starting: Some(arrival::Starting::new(&idle)),
+                        idle,
                     }),
                 )
             }
@@ -349,16 +350,13 @@ impl Runner {
                     self.restart_ramp(rate, true);
                 }
             }
-            Command::SetArrivalRate(rate) => {
-                let deadline = self.deadline();
-                match self.open.as_mut() {
-                    Some(open) if rate.is_finite() && rate > 0.0 => {
-                        open.set_rate(rate, Instant::now(), deadline);
-                    }
-                    Some(_) => {}
-                    None => tracing::warn!("set arrival rate ignored: this run is closed-model"),
+            Command::SetArrivalRate(rate) => match self.open.as_mut() {
+                Some(open) if rate.is_finite() && rate > 0.0 => {
+                    open.set_rate(rate, Instant::now());
                 }
-            }
+                Some(_) => {}
+                None => tracing::warn!("set arrival rate ignored: this run is closed-model"),
+            },
             Command::ResetStats => {
                 self.agg.reset();
             }
@@ -446,7 +444,10 @@ impl Runner {
         loop {
             let deadline = self.deadline();
             let step_at = self.needs_change().then(|| self.next_step_at());
-            let wake_at = self.open.as_ref().and_then(|o| o.next_wake(deadline));
+            let wake_at = self
+                .open
+                .as_ref()
+                .and_then(|o| o.next_wake(self.slots.len()));
             let kill_at = self.stopping.iter().map(|(t, _)| *t).min();
             tokio::select! {
                 biased;
@@ -473,7 +474,7 @@ impl Runner {
                     self.steps_due();
                 }
                 () = timer.sleep_until(wake_at.unwrap_or(far)), if wake_at.is_some() => {
-                    self.dispatch_due(deadline);
+                    self.dispatch_due();
                 }
                 () = tokio::time::sleep_until(kill_at.unwrap_or(far)), if kill_at.is_some() => {
                     let now = Instant::now();

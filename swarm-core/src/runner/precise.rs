@@ -58,7 +58,13 @@ mod linux {
         }
     }
 
-    pub(crate) struct Fd(AsyncFd<Raw>);
+    pub(crate) struct Fd {
+        fd: AsyncFd<Raw>,
+        /// The expiry the timer is set to, until it is read: a sleep until the same
+        /// instant (the scheduler's loop asks again after every other event) does not
+        /// set it again.
+        armed: parking_lot::Mutex<Option<Instant>>,
+    }
 
     impl Fd {
         pub(crate) fn new() -> io::Result<Fd> {
@@ -71,7 +77,10 @@ mod linux {
             // concern behind the deprecation does not apply (`register` is `unsafe`).
             #[allow(deprecated)]
             let fd = AsyncFd::new(Raw(t))?;
-            Ok(Fd(fd))
+            Ok(Fd {
+                fd,
+                armed: parking_lot::Mutex::new(None),
+            })
         }
 
         pub(crate) async fn sleep_until(&self, at: Instant) -> io::Result<()> {
@@ -79,17 +88,22 @@ mod linux {
             if at <= now {
                 return Ok(());
             }
-            let d = at - now;
-            self.0
-                .get_ref()
-                .0
-                .set(
-                    Expiration::OneShot(TimeSpec::from_duration(d)),
-                    TimerSetTimeFlags::empty(),
-                )
-                .map_err(io::Error::from)?;
+            {
+                let mut armed = self.armed.lock();
+                if *armed != Some(at) {
+                    self.fd
+                        .get_ref()
+                        .0
+                        .set(
+                            Expiration::OneShot(TimeSpec::from_duration(at - now)),
+                            TimerSetTimeFlags::empty(),
+                        )
+                        .map_err(io::Error::from)?;
+                    *armed = Some(at);
+                }
+            }
             loop {
-                let mut guard = self.0.readable().await?;
+                let mut guard = self.fd.readable().await?;
                 match guard.try_io(|inner| {
                     inner.get_ref().0.wait().map_err(|e| {
                         if e == nix::errno::Errno::EAGAIN {
@@ -99,7 +113,10 @@ mod linux {
                         }
                     })
                 }) {
-                    Ok(r) => return r,
+                    Ok(r) => {
+                        *self.armed.lock() = None;
+                        return r;
+                    }
                     Err(_would_block) => {}
                 }
             }
