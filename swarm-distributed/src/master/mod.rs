@@ -409,7 +409,7 @@ impl Master {
                 let spawn = Spawn {
                     timestamp,
                     user_classes_count: counts,
-                    host: config.host.as_ref().map(ToString::to_string),
+                    host: host_string(config),
                     stop_timeout: Some(config.stop_timeout.as_secs_f64()),
                     parsed_options: parsed_options.clone(),
                 };
@@ -850,12 +850,18 @@ fn parsed_options(config: &swarm_core::Config, expected: usize) -> Value {
         (Value::from("exclude_tags"), tags(&config.exclude_tags)),
         (
             Value::from("host"),
-            config
-                .host
-                .as_ref()
-                .map_or(Value::Nil, |h| Value::from(h.as_str())),
+            host_string(config).map_or(Value::Nil, Value::from),
         ),
     ])
+}
+
+/// The host as Locust's `-H` gives it: no trailing `/` (Python's users append the path,
+/// `http://h:1` + `/index.html`; `http://h:1/` would make it `//index.html`).
+fn host_string(config: &swarm_core::Config) -> Option<String> {
+    config
+        .host
+        .as_ref()
+        .map(|h| h.as_str().trim_end_matches('/').to_owned())
 }
 
 fn format_counts(counts: &BTreeMap<String, u64>) -> String {
