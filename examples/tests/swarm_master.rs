@@ -27,6 +27,18 @@ struct Master {
 impl Master {
     /// `--expect-workers workers -u users -r users -t run_time`, CSV files under `prefix`.
     fn start(workers: u32, users: u32, run_time: &str, prefix: &Path, host: &str) -> Master {
+        Self::start_with(workers, users, run_time, prefix, host, &[])
+    }
+
+    /// As [`Master::start`], with more flags.
+    fn start_with(
+        workers: u32,
+        users: u32,
+        run_time: &str,
+        prefix: &Path,
+        host: &str,
+        extra: &[&str],
+    ) -> Master {
         let port = free_port();
         let log = prefix.with_extension("master.log");
         let child = example("distributed")
@@ -53,6 +65,7 @@ impl Master {
                 "-L",
                 "info",
             ])
+            .args(extra)
             .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
             .spawn()
             .expect("the master starts");
@@ -291,7 +304,28 @@ fn ctrl_c_on_the_master_still_writes_every_report() {
     let (_rt, target) = demo();
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("sigint");
-    let master = Master::start(1, 3, "60s", &prefix, &target.url());
+    let json = dir.path().join("r.json");
+    let html = dir.path().join("r.html");
+    let junit = dir.path().join("r.xml");
+    let master = Master::start_with(
+        1,
+        3,
+        "60s",
+        &prefix,
+        &target.url(),
+        &[
+            "--json",
+            json.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+            "--threshold",
+            "GET /status: fail_ratio < 1%",
+            "--threshold",
+            "rps > 100000",
+        ],
+    );
     let worker = swarm_worker(&master.port());
     master.wait_log("All users spawned", LIMIT);
     std::thread::sleep(Duration::from_secs(4));
@@ -308,6 +342,25 @@ fn ctrl_c_on_the_master_still_writes_every_report() {
     assert_eq!(requests, target.total());
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(summary.contains("ended: stopped"), "{summary}");
+    // The thresholds are evaluated on the workers' numbers: one holds, one fails (99).
+    assert_eq!(out.status.code(), Some(99), "{summary}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["total"]["requests"], requests);
+    assert_eq!(report["total"]["failures"], failures);
+    assert_eq!(report["stop_reason"], "stopped");
+    let held: Vec<bool> = report["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(held, [true, false], "{}", report["thresholds"]);
+    assert!(report["history"].as_array().is_some_and(|h| !h.is_empty()));
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
+    assert!(std::fs::read_to_string(&junit)
+        .unwrap()
+        .contains("<testsuite"));
 }
 
 #[test]
