@@ -444,3 +444,59 @@ fn rmp_body(id: &str) -> Vec<u8> {
     out.extend_from_slice(id.as_bytes());
     out
 }
+
+#[test]
+fn no_workers_within_the_max_wait_is_a_clear_error() {
+    let out = common::run_bounded(
+        example("distributed").args([
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            &free_port().to_string(),
+            "--expect-workers",
+            "2",
+            "--expect-workers-max-wait",
+            "1",
+            "-u",
+            "2",
+            "-t",
+            "5s",
+            "-H",
+            "http://127.0.0.1:9",
+        ]),
+        LIMIT,
+    );
+    let err = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("gave up waiting for workers to connect: 0 of 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = common::run_bounded(
+        example("distributed").args([
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            &port,
+            "-H",
+            "http://127.0.0.1:9",
+        ]),
+        LIMIT,
+    );
+    let err = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot bind the master's ZeroMQ socket to tcp://127.0.0.1:{port}"
+        )),
+        "{err}"
+    );
+}

@@ -301,9 +301,9 @@ pub(crate) async fn run(
         indexes: BTreeMap::new(),
         agg: Aggregate::new(epoch_now()),
         handle: handle.clone(),
-        heartbeat: tokio::time::interval(HEARTBEAT_INTERVAL),
-        history: tokio::time::interval(Duration::from_secs(1)),
-        progress: (!config.only_summary).then(|| tokio::time::interval(PROGRESS_EVERY)),
+        heartbeat: ticker(HEARTBEAT_INTERVAL),
+        history: ticker(Duration::from_secs(1)),
+        progress: (!config.only_summary).then(|| ticker(PROGRESS_EVERY)),
         signals,
         bad: BTreeMap::new(),
         target_users: u64::from(config.users),
@@ -871,6 +871,15 @@ fn format_counts(counts: &BTreeMap<String, u64>) -> String {
         .map(|(k, v)| format!("\"{k}\": {v}"))
         .collect();
     format!("{{{}}} (total {total} users)", parts.join(", "))
+}
+
+/// An interval whose missed ticks are not made up in a burst: ticks missed while the
+/// master was sending (spawns to many workers) must not count as several heartbeat
+/// periods, or a live worker would be marked missing.
+fn ticker(period: Duration) -> Interval {
+    let mut i = tokio::time::interval(period);
+    i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    i
 }
 
 /// A deadline that does not come.
