@@ -30,7 +30,7 @@ impl Master {
         Self::start_with(workers, users, run_time, prefix, host, &[])
     }
 
-    /// As [`Master::start`], with more flags.
+    /// As [`Master::start`], with more flags (`-r` among them sets another spawn rate).
     fn start_with(
         workers: u32,
         users: u32,
@@ -39,6 +39,12 @@ impl Master {
         host: &str,
         extra: &[&str],
     ) -> Master {
+        let rate = users.to_string();
+        let rate = if extra.contains(&"-r") {
+            None
+        } else {
+            Some(rate.as_str())
+        };
         let port = free_port();
         let log = prefix.with_extension("master.log");
         let child = example("distributed")
@@ -54,8 +60,6 @@ impl Master {
                 "60",
                 "-u",
                 &users.to_string(),
-                "-r",
-                &users.to_string(),
                 "-t",
                 run_time,
                 "-H",
@@ -65,6 +69,7 @@ impl Master {
                 "-L",
                 "info",
             ])
+            .args(rate.map(|r| ["-r", r]).into_iter().flatten())
             .args(extra)
             .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
             .spawn()
@@ -210,7 +215,8 @@ fn a_swarm_master_drives_a_python_locust_worker_beside_a_swarm_worker() {
     let (_rt, target) = demo();
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("mixed");
-    let master = Master::start(2, 6, "6s", &prefix, &target.url());
+    // Two ramp-up steps (3 users, then 6, a second apart): both workers get two spawns.
+    let master = Master::start_with(2, 6, "7s", &prefix, &target.url(), &["-r", "3"]);
     let python = Peer::start(
         "locust",
         &[
@@ -238,6 +244,17 @@ fn a_swarm_master_drives_a_python_locust_worker_beside_a_swarm_worker() {
         spawned(&log),
         r#"{"AdminUser": 2, "WebsiteUser": 4} (total 6 users)"#,
         "{log}\n--- python:\n{}",
+        python.log()
+    );
+    for users in [3, 6] {
+        assert!(
+            log.contains(&format!("dispatch step: {users} users over 2 workers")),
+            "{log}"
+        );
+    }
+    assert!(
+        !python.log().contains("Discard spawn message"),
+        "{}",
         python.log()
     );
     let (swarm_requests, _) = worker_totals(&swarm_out);

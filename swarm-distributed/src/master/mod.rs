@@ -405,6 +405,11 @@ impl Master {
         let mut interrupted = false;
         while let Some((step, more)) = dispatcher.next_step() {
             let timestamp = epoch_now();
+            let step_users: u64 = step.values().flat_map(BTreeMap::values).sum();
+            tracing::info!(
+                "dispatch step: {step_users} users over {} workers",
+                step.len()
+            );
             for (worker, counts) in step {
                 let spawn = Spawn {
                     timestamp,
