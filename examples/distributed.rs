@@ -10,6 +10,17 @@
 //! cargo run --release --example distributed -- --worker --master-host 127.0.0.1 &
 //! ```
 //!
+//!
+//! Or a Swarm master of Swarm workers and Python Locust workers alike (the Python twin of
+//! these types is `peers/locustfiles/dist_http.py`):
+//!
+//! ```text
+//! cargo run --release --example distributed -- --master --expect-workers 2 \
+//!     -u 30 -r 10 -t 1m -H http://127.0.0.1:8080 --csv out
+//! cargo run --release --example distributed -- --worker &
+//! locust -f peers/locustfiles/dist_http.py --worker &
+//! ```
+//!
 //! `WebsiteUser` (weight 2) reads pages and now and then hits `/fail` (a counted
 //! failure); `AdminUser` (weight 1) checks `/status`. The Locust master matches its user
 //! classes to these types by name.
@@ -86,6 +97,7 @@ swarm_core::register_user!(WebsiteUser, AdminUser);
 fn main() -> std::process::ExitCode {
     swarm_http::app()
         .mode(swarm_distributed::LocustWorker::new())
+        .mode(swarm_distributed::LocustMaster::new())
         .mode(swarm_web::WebUi::new())
         .main()
 }

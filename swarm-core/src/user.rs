@@ -311,6 +311,8 @@ impl RunScope {
 pub struct Registration {
     pub(crate) name: fn() -> &'static str,
     pub(crate) spec: fn() -> crate::runner::UserSpec,
+    weight: fn() -> u32,
+    fixed_count: fn() -> Option<u32>,
 }
 
 impl Registration {
@@ -319,7 +321,20 @@ impl Registration {
         Registration {
             name: U::name,
             spec: crate::runner::UserSpec::of::<U>,
+            weight: U::weight,
+            fixed_count: U::fixed_count,
         }
+    }
+
+    /// The user type's weight ([`User::weight`]): how a distributed master splits users
+    /// over types without running them itself.
+    pub fn weight(&self) -> u32 {
+        (self.weight)()
+    }
+
+    /// The user type's fixed count ([`User::fixed_count`]), if it has one.
+    pub fn fixed_count(&self) -> Option<u32> {
+        (self.fixed_count)()
     }
 
     /// The registered user type's name.

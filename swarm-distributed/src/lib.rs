@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod heartbeat;
+mod master;
 mod mode;
 mod proto;
 mod session;
@@ -14,7 +15,11 @@ pub use crate::heartbeat::{
     CONNECT_TIMEOUT, CPU_MONITOR_INTERVAL, HEARTBEAT_INTERVAL, MASTER_HEARTBEAT_TIMEOUT,
     WORKER_REPORT_INTERVAL,
 };
-pub use crate::mode::LocustWorker;
+pub use crate::master::{
+    MasterError, MasterHandle, MasterOptions, MasterPhase, MasterStatus, WorkerInfo,
+    HEARTBEAT_LIVENESS,
+};
+pub use crate::mode::{LocustMaster, LocustWorker};
 pub use crate::proto::{
     Ack, CustomTypes, Envelope, ExceptionReport, LogsReport, MasterMessage, MasterSpawningComplete,
     ProtoError, Spawn, SpawningComplete, UpdateUserClass, Value, WorkerHeartbeat, WorkerMessage,
@@ -25,7 +30,7 @@ pub use crate::stats::{
     bucket_response_time_us, error_key, response_time_percentile, EntryDelta, StatsEntry,
     StatsError, StatsReport, AGGREGATED,
 };
-pub use crate::transport::{Connection, NodeId, TransportError, TransportOptions};
+pub use crate::transport::{Connection, NodeId, TransportError, TransportOptions, LINGER};
 pub use crate::worker::WorkerOptions;
 
 /// The Locust release whose protocol this crate speaks (and tests against).

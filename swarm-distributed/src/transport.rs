@@ -19,6 +19,10 @@ use zeromq::{DealerSocket, Socket, SocketEvent, SocketOptions, SocketRecv, Socke
 use crate::heartbeat::{CONNECT_RETRY_COUNT, CONNECT_TIMEOUT};
 use crate::proto::{Ack, CustomTypes, Envelope, MasterMessage, ProtoError, WorkerMessage};
 
+/// How long [`Connection::close`] lets queued messages go out (ZeroMQ's `ZMQ_LINGER`;
+/// the ZeroMQ crate has no flush).
+pub const LINGER: Duration = Duration::from_millis(250);
+
 /// A worker's node id: its ZeroMQ identity, and the `node_id` inside every message
 /// (the master requires both to be equal).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -442,8 +446,11 @@ impl Connection {
         })
     }
 
-    /// Close the socket.
+    /// Close the socket, after [`LINGER`]: a send only queues the message for the
+    /// socket's writer task, and closing at once would drop the last messages (a
+    /// worker's final `stats` and `quit`).
     pub async fn close(self) {
+        tokio::time::sleep(LINGER).await;
         let _ = self.socket.close().await;
     }
 

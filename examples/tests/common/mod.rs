@@ -1,6 +1,8 @@
 //! Helpers for tests that run the example binaries as a user would.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod locust;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -523,7 +523,7 @@ async fn activity(run: Option<&mut ActiveRun>) -> Activity {
 }
 
 /// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
