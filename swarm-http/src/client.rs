@@ -23,6 +23,8 @@ struct PoolKey {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     max_redirects: usize,
+    /// The largest response body read, in bytes.
+    max_body: Option<u64>,
     /// `--insecure` and the builder's TLS options.
     #[cfg(feature = "tls")]
     tls: crate::tls::TlsSettings,
@@ -37,6 +39,7 @@ impl Default for PoolKey {
             timeout: None,
             connect_timeout: None,
             max_redirects: 10,
+            max_body: None,
             #[cfg(feature = "tls")]
             tls: crate::tls::TlsSettings::default(),
             https: false,
@@ -179,6 +182,15 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Refuse response bodies larger than this many bytes: such a response is a counted
+    /// failure (`error reading the body: the body is over the limit of N bytes`), its
+    /// connection is closed, and the body is not read further. Default: no limit.
+    #[must_use]
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.key.max_body = Some(bytes);
+        self
+    }
+
     /// Accept invalid TLS certificates (self-signed test targets), as `--insecure` does
     /// for the whole run. Needs the `tls` feature (on by default).
     #[must_use]
@@ -264,6 +276,7 @@ impl HttpClientBuilder {
                         timeout: self.key.timeout,
                         connect_timeout: self.key.connect_timeout,
                         max_redirects: self.key.max_redirects,
+                        max_body: self.key.max_body,
                         #[cfg(feature = "tls")]
                         tls: self.key.tls.clone(),
                     },
@@ -278,6 +291,7 @@ impl HttpClientBuilder {
             base,
             headers: Arc::new(self.headers),
             jar: Arc::new(Cookies::default()),
+            max_body: self.key.max_body,
             recorder: self.recorder,
         })
     }
@@ -328,6 +342,8 @@ pub struct HttpClient {
     pub(crate) base: Option<Arc<str>>,
     pub(crate) headers: Arc<HeaderMap>,
     pub(crate) jar: Arc<Cookies>,
+    /// The largest response body read (`max_body_size`).
+    pub(crate) max_body: Option<u64>,
     pub(crate) recorder: Recorder,
 }
 

@@ -24,6 +24,7 @@ mod conn;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
+mod h1;
 pub mod jsonrpc;
 mod request;
 pub mod socketio;

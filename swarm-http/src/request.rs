@@ -232,7 +232,7 @@ async fn fetch(
         Some(own) => crate::conn::execute(client, &own.conns, &own.options, req)
             .await
             .map_err(|e| e.to_string()),
-        None => shared_pool(client, req).await.map_err(|e| describe(&e)),
+        None => shared_pool(client, req).await,
     };
     in_flight.answered = true;
     let elapsed = start.elapsed();
@@ -289,7 +289,7 @@ pub(crate) const CANCELLED: &str =
 async fn shared_pool(
     client: &HttpClient,
     mut req: reqwest::Request,
-) -> Result<crate::conn::Answer, reqwest::Error> {
+) -> Result<crate::conn::Answer, String> {
     for (k, v) in client.headers.iter() {
         if !req.headers().contains_key(k) {
             req.headers_mut().insert(k.clone(), v.clone());
@@ -300,12 +300,30 @@ async fn shared_pool(
             req.headers_mut().insert(COOKIE, c);
         }
     }
-    let mut resp = client.inner.execute(req).await?;
+    let mut resp = client.inner.execute(req).await.map_err(|e| describe(&e))?;
     let status = resp.status();
     // Moved out, not cloned: reading the body needs no headers.
     let headers = std::mem::take(resp.headers_mut());
     let url = resp.url().clone();
-    let body = resp.bytes().await?;
+    let body = match client.max_body {
+        None => resp.bytes().await.map_err(|e| describe(&e))?,
+        Some(max) => {
+            let over = |n: u64| {
+                format!("error reading the body: the body is over the limit of {max} bytes (at least {n})")
+            };
+            if let Some(n) = resp.content_length().filter(|&n| n > max) {
+                return Err(over(n));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
+                body.extend_from_slice(&chunk);
+                if body.len() as u64 > max {
+                    return Err(over(body.len() as u64));
+                }
+            }
+            Bytes::from(body)
+        }
+    };
     let mut set = headers.get_all(SET_COOKIE).iter().peekable();
     if set.peek().is_some() {
         client.jar.store(set, &url);
