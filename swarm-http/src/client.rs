@@ -36,7 +36,7 @@ struct PoolKey {
 impl Default for PoolKey {
     fn default() -> Self {
         PoolKey {
-            timeout: None,
+            timeout: Some(DEFAULT_TIMEOUT),
             connect_timeout: None,
             max_redirects: 10,
             max_body: None,
@@ -46,6 +46,11 @@ impl Default for PoolKey {
         }
     }
 }
+
+/// How long a request may take unless the client says otherwise (as k6's, Goose's and
+/// Locust's `FastHttpUser`'s): a server that accepts and never answers fails the request
+/// instead of holding the user until the run ends.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The connection pools of one run, shared by all its users.
 #[derive(Default)]
@@ -161,7 +166,9 @@ impl HttpClientBuilder {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
-    /// Give up on a request after this long (default: never).
+    /// Give up on a request after this long, connecting, redirects and reading the body
+    /// included (default [`DEFAULT_TIMEOUT`], 60 s): the request is then a counted failure,
+    /// `timed out: no complete response within ...`.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.key.timeout = Some(timeout);

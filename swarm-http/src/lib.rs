@@ -32,7 +32,7 @@ pub mod socketio;
 pub mod tls;
 pub mod ws;
 
-pub use client::{HttpClient, HttpClientBuilder};
+pub use client::{HttpClient, HttpClientBuilder, DEFAULT_TIMEOUT};
 pub use error::HttpError;
 pub use jsonrpc::{RpcClient, RpcError};
 pub use request::{CheckedResponse, RequestBuilder, Response};
