@@ -13,7 +13,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, COOKIE, LOCATION};
+use futures::FutureExt;
+use http::header::{AUTHORIZATION, COOKIE};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
 use tokio::net::TcpStream;
@@ -21,6 +22,7 @@ use url::Url;
 
 use crate::client::HttpClient;
 use crate::h1;
+use crate::request::ResponseHeaders;
 
 /// The user agent sent by default.
 pub(crate) const USER_AGENT_VALUE: &str = concat!("swarm/", env!("CARGO_PKG_VERSION"));
@@ -220,24 +222,27 @@ pub(crate) struct ConnOptions {
 }
 
 /// What a request gave: status, headers, final URL, body.
-pub(crate) type Answer = (StatusCode, http::HeaderMap, Url, Bytes);
+pub(crate) type Answer = (StatusCode, ResponseHeaders, Url, Bytes);
 
 /// Send `req` on the user's own connections, following redirects; cookies of every hop go
 /// to the user's jar.
-pub(crate) async fn execute(
-    client: &HttpClient,
-    conns: &OwnConnections,
-    options: &ConnOptions,
+///
+/// Always under a time-out (none set: one far away), and a plain function rather than an
+/// `async fn`: the request's future is then no larger than it must be (every request moves
+/// it).
+pub(crate) fn execute<'a>(
+    client: &'a HttpClient,
+    conns: &'a OwnConnections,
+    options: &'a ConnOptions,
     req: reqwest::Request,
-) -> Result<Answer, Failure> {
-    let timeout = req.timeout().copied().or(options.timeout);
-    let work = follow(client, conns, options, req);
-    match timeout {
-        Some(t) => tokio::time::timeout(t, work)
-            .await
-            .unwrap_or(Err(Failure::Timeout(t))),
-        None => work.await,
-    }
+) -> impl std::future::Future<Output = Result<Answer, Failure>> + Send + 'a {
+    let t = req
+        .timeout()
+        .copied()
+        .or(options.timeout)
+        .unwrap_or(Duration::MAX);
+    tokio::time::timeout(t, follow(client, conns, options, req))
+        .map(move |r| r.unwrap_or(Err(Failure::Timeout(t))))
 }
 
 async fn follow(
@@ -248,16 +253,23 @@ async fn follow(
 ) -> Result<Answer, Failure> {
     let mut redirects = 0;
     loop {
-        let (status, headers, body) = send_once(client, conns, options, &mut req).await?;
-        let mut set = headers.get_all(http::header::SET_COOKIE).iter().peekable();
-        if set.peek().is_some() {
-            client.jar.store(set, req.url());
+        let (status, head, body) = send_once(client, conns, options, &mut req).await?;
+        if head.has_set_cookie() {
+            let map = head.header_map();
+            client
+                .jar
+                .store(map.get_all(http::header::SET_COOKIE).iter(), req.url());
         }
-        let Some(location) = headers.get(LOCATION).filter(|_| status.is_redirection()) else {
-            return Ok((status, headers, req.url().clone(), body));
+        let location = if status.is_redirection() {
+            head.location()
+        } else {
+            None
+        };
+        let Some(location) = location else {
+            return Ok((status, ResponseHeaders::Raw(head), req.url().clone(), body));
         };
         if options.max_redirects == 0 || status == StatusCode::NOT_MODIFIED {
-            return Ok((status, headers, req.url().clone(), body));
+            return Ok((status, ResponseHeaders::Raw(head), req.url().clone(), body));
         }
         if redirects >= options.max_redirects {
             return Err(Failure::Redirect(format!(
@@ -307,14 +319,13 @@ async fn send_once(
     conns: &OwnConnections,
     options: &ConnOptions,
     req: &mut reqwest::Request,
-) -> Result<(StatusCode, http::HeaderMap, Bytes), Failure> {
+) -> Result<(StatusCode, h1::RawHead, Bytes), Failure> {
     is_https(req.url())?;
     if req.body().is_some_and(|b| b.as_bytes().is_none()) {
         // A streamed body: read it whole once; it is then sent (and sent again on a
         // redirect that keeps it) from memory.
         let streamed = req.body_mut().take().unwrap_or_default();
-        let bytes = streamed
-            .collect()
+        let bytes = Box::pin(streamed.collect())
             .await
             .map_err(|e| Failure::Builder(format!("cannot read the request body: {e}")))?
             .to_bytes();
@@ -349,7 +360,9 @@ async fn send_once(
     let head_only = req.method() == Method::HEAD;
     let (mut conn, mut reused) = match conns.take(url) {
         Some(c) => (c, true),
-        None => (connect(url, options).await?, false),
+        // Boxed: a new connection is rare, and its future (a TLS handshake's state above
+        // all) would otherwise weigh on every request's.
+        None => (Box::pin(connect(url, options)).await?, false),
     };
     let answer = loop {
         match conn
@@ -361,7 +374,7 @@ async fn send_once(
             // reached it; it goes once more on a new connection, as browsers do.
             Err(e) if reused && e.stale() => {
                 reused = false;
-                conn = connect(url, options).await?;
+                conn = Box::pin(connect(url, options)).await?;
             }
             Err(e) => return Err(e.into()),
         }
@@ -369,7 +382,7 @@ async fn send_once(
     if answer.keep_alive {
         conns.put(conn);
     }
-    Ok((answer.status, answer.headers, answer.body))
+    Ok((answer.status, answer.head, answer.body))
 }
 
 /// A new connection for `url`: TCP, then TLS for `https://`.

@@ -10,9 +10,10 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::mem::MaybeUninit;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -136,7 +137,7 @@ pub(crate) fn write_request(
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
+    pub(crate) head: RawHead,
     pub(crate) body: Bytes,
     /// The connection may carry the next request.
     pub(crate) keep_alive: bool,
@@ -182,12 +183,65 @@ enum Framing {
     Close,
 }
 
-/// A parsed response head.
+/// What the first reading of a response head tells.
 struct Head {
     status: StatusCode,
-    headers: HeaderMap,
     framing: Framing,
     keep_alive: bool,
+    /// Where the `Location` value is in the head.
+    location: Option<(usize, usize)>,
+    /// The head has a `Set-Cookie`.
+    set_cookie: bool,
+}
+
+/// A response head as it came, whose header map is built only when asked for: most load
+/// tests never look at a response's headers, and building the map costs more than
+/// parsing the head.
+#[derive(Debug, Clone)]
+pub(crate) struct RawHead {
+    bytes: Bytes,
+    location: Option<(usize, usize)>,
+    set_cookie: bool,
+}
+
+impl RawHead {
+    /// The `Location` header.
+    pub(crate) fn location(&self) -> Option<HeaderValue> {
+        let (a, b) = self.location?;
+        HeaderValue::from_maybe_shared(self.bytes.slice(a..b)).ok()
+    }
+
+    /// Whether the head has a `Set-Cookie`.
+    pub(crate) fn has_set_cookie(&self) -> bool {
+        self.set_cookie
+    }
+
+    /// The headers, as a map whose values share the head's bytes.
+    pub(crate) fn header_map(&self) -> HeaderMap {
+        let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let mut map = HeaderMap::new();
+        if httparse::ParserConfig::default()
+            .parse_response_with_uninit_headers(&mut resp, &self.bytes, &mut slots)
+            .is_err()
+        {
+            return map;
+        }
+        let base = self.bytes.as_ptr() as usize;
+        map.reserve(resp.headers.len());
+        for h in &*resp.headers {
+            let start = h.value.as_ptr() as usize - base;
+            let value = self.bytes.slice(start..start + h.value.len());
+            // httparse checked both; a header either refuses is left out.
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(h.name.as_bytes()),
+                HeaderValue::from_maybe_shared(value),
+            ) {
+                map.append(name, value);
+            }
+        }
+        map
+    }
 }
 
 /// Send the request in `buf[..req_len]` and read the response after it in `buf`.
@@ -237,30 +291,45 @@ where
         }
     };
     let mut keep_alive = head.keep_alive;
-    let body = match head.framing {
+    let head_bytes = |buf: &[u8]| Bytes::copy_from_slice(&buf[start..body_at]);
+    let (raw, body) = match head.framing {
         Framing::None => {
             keep_alive &= buf.len() == body_at;
-            Bytes::new()
+            (head_bytes(buf), Bytes::new())
+        }
+        Framing::Length(n) if (buf.len() - body_at) as u64 >= n => {
+            over_limit(n, max_body)?;
+            // The usual case, a body that came with its head: one copy for both.
+            let end = body_at + usize::try_from(n).unwrap_or(usize::MAX);
+            keep_alive &= buf.len() == end;
+            let all = Bytes::copy_from_slice(&buf[start..end]);
+            (all.slice(..body_at - start), all.slice(body_at - start..))
         }
         Framing::Length(n) => {
             over_limit(n, max_body)?;
             let (body, extra) = read_length(io, &buf[..], body_at, n).await?;
             keep_alive &= !extra;
-            body
+            (head_bytes(buf), body)
         }
         Framing::Chunked => {
+            let raw = head_bytes(buf);
             let (body, extra) = read_chunked(io, buf, body_at, max_body).await?;
             keep_alive &= !extra;
-            body
+            (raw, body)
         }
         Framing::Close => {
             keep_alive = false;
-            read_to_end(io, &buf[..], body_at, max_body).await?
+            let body = read_to_end(io, &buf[..], body_at, max_body).await?;
+            (head_bytes(buf), body)
         }
     };
     Ok(Answer {
         status: head.status,
-        headers: head.headers,
+        head: RawHead {
+            bytes: raw,
+            location: head.location,
+            set_cookie: head.set_cookie,
+        },
         body,
         keep_alive,
     })
@@ -443,9 +512,11 @@ async fn read_to_end<S: AsyncRead + Unpin>(
 /// The response head at the start of `bytes` and its length, or `None` when it is not
 /// all there yet.
 fn parse_head(bytes: &[u8], head_only: bool) -> Result<Option<(Head, usize)>, Error> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut slots);
-    let len = match resp.parse(bytes) {
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, bytes, &mut slots);
+    let len = match parsed {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -460,22 +531,17 @@ fn parse_head(bytes: &[u8], head_only: bool) -> Result<Option<(Head, usize)>, Er
         .and_then(|c| StatusCode::from_u16(c).ok())
         .ok_or_else(|| Error::Head("a response without a valid status".to_owned()))?;
     let http11 = resp.version == Some(1);
-    // One copy of the head; header values are slices of it.
-    let head = Bytes::copy_from_slice(&bytes[..len]);
     let base = bytes.as_ptr() as usize;
-    let mut headers = HeaderMap::with_capacity(resp.headers.len());
     let mut length: Option<u64> = None;
     let mut chunked = false;
     let mut other_coding = false;
     let mut close = false;
     let mut keep_alive_token = false;
-    for h in resp.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| Error::Head(format!("an invalid header name {:?}", h.name)))?;
-        let start = h.value.as_ptr() as usize - base;
-        let value = HeaderValue::from_maybe_shared(head.slice(start..start + h.value.len()))
-            .map_err(|_| Error::Head(format!("an invalid value for the header {}", h.name)))?;
-        if name == CONTENT_LENGTH {
+    let mut location = None;
+    let mut set_cookie = false;
+    for h in &*resp.headers {
+        let name = h.name.as_bytes();
+        if name.eq_ignore_ascii_case(b"content-length") {
             let n = std::str::from_utf8(h.value)
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
@@ -484,20 +550,24 @@ fn parse_head(bytes: &[u8], head_only: bool) -> Result<Option<(Head, usize)>, Er
                 return Err(Error::Head("two different Content-Lengths".to_owned()));
             }
             length = Some(n);
-        } else if name == TRANSFER_ENCODING {
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             // The last coding decides: chunked, or a body that ends with the connection.
             let last = h.value.rsplit(|&b| b == b',').next().unwrap_or_default();
             let is_chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
             chunked = is_chunked;
             other_coding = !is_chunked;
-        } else if name == CONNECTION {
+        } else if name.eq_ignore_ascii_case(b"connection") {
             for token in h.value.split(|&b| b == b',') {
                 let token = token.trim_ascii();
                 close |= token.eq_ignore_ascii_case(b"close");
                 keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
             }
+        } else if name.eq_ignore_ascii_case(b"location") {
+            let start = h.value.as_ptr() as usize - base;
+            location = Some((start, start + h.value.len()));
+        } else if name.eq_ignore_ascii_case(b"set-cookie") {
+            set_cookie = true;
         }
-        headers.append(name, value);
     }
     let no_body = head_only
         || status.is_informational()
@@ -523,9 +593,10 @@ fn parse_head(bytes: &[u8], head_only: bool) -> Result<Option<(Head, usize)>, Er
     Ok(Some((
         Head {
             status,
-            headers,
             framing,
             keep_alive,
+            location,
+            set_cookie,
         },
         len,
     )))
@@ -567,7 +638,8 @@ mod tests {
             (a.status.as_u16(), &a.body[..], a.keep_alive),
             (200, &b"hello"[..], true)
         );
-        assert_eq!(a.headers["x-a"], "b");
+        let map = a.head.header_map();
+        assert_eq!((map["x-a"].as_bytes(), map.len()), (&b"b"[..], 2));
 
         let a = answer(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n",

@@ -1,6 +1,7 @@
 //! Requests and responses, timed and recorded.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -232,20 +233,29 @@ async fn fetch(
         Some(own) => crate::conn::execute(client, &own.conns, &own.options, req)
             .await
             .map_err(|e| e.to_string()),
-        None => shared_pool(client, req).await,
+        // Boxed: reqwest's futures would otherwise weigh on every request's, own
+        // connections' too.
+        None => Box::pin(shared_pool(client, req)).await,
     };
     in_flight.answered = true;
     let elapsed = start.elapsed();
     match outcome {
-        Ok((status, headers, url, body)) => Ok((
-            Response {
-                status,
-                headers,
-                body,
-                url,
-            },
-            elapsed,
-        )),
+        Ok((status, headers, url, body)) => {
+            let (headers, raw) = match headers {
+                ResponseHeaders::Map(map) => (OnceLock::from(map), None),
+                ResponseHeaders::Raw(raw) => (OnceLock::new(), Some(raw)),
+            };
+            Ok((
+                Response {
+                    status,
+                    headers,
+                    raw,
+                    body,
+                    url,
+                },
+                elapsed,
+            ))
+        }
         Err(message) => {
             client
                 .recorder
@@ -328,7 +338,16 @@ async fn shared_pool(
     if set.peek().is_some() {
         client.jar.store(set, &url);
     }
-    Ok((status, headers, url, body))
+    Ok((status, ResponseHeaders::Map(headers), url, body))
+}
+
+/// A response's headers as the transport gives them.
+#[derive(Debug)]
+pub(crate) enum ResponseHeaders {
+    /// A user's own connection: the head as it came, read into a map when asked for.
+    Raw(crate::h1::RawHead),
+    /// The shared pool: reqwest's map.
+    Map(HeaderMap),
 }
 
 fn judge(resp: &Response, expect: Option<&[u16]>) -> Result<(), String> {
@@ -354,7 +373,9 @@ fn judge(resp: &Response, expect: Option<&[u16]>) -> Result<(), String> {
 #[derive(Debug, Clone)]
 pub struct Response {
     status: StatusCode,
-    headers: HeaderMap,
+    /// Built from `raw` on first use.
+    headers: OnceLock<HeaderMap>,
+    raw: Option<crate::h1::RawHead>,
     body: Bytes,
     url: url::Url,
 }
@@ -374,7 +395,12 @@ impl Response {
 
     /// The headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.headers.get_or_init(|| {
+            self.raw
+                .as_ref()
+                .map(crate::h1::RawHead::header_map)
+                .unwrap_or_default()
+        })
     }
 
     /// The body.

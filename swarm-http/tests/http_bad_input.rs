@@ -125,8 +125,11 @@ async fn a_body_over_the_limit_is_a_counted_failure_and_the_user_goes_on() {
                         .contains("the body is over the limit of 65536 bytes"),
                     "{err}"
                 );
-                // A body within the limit on the same client.
-                assert_eq!(http.get("/status").send().await?.status(), 200);
+                // A body within the limit on the same client, headers and all.
+                let status = http.get("/status").send().await?;
+                assert_eq!(status.status(), 200);
+                assert_eq!(status.headers()["content-type"], "application/json");
+                assert_eq!(status.text(), r#"{"status":"ok"}"#);
                 // Chunked: the limit counts the bytes as they come.
                 let small = HttpClient::builder(ctx).max_body_size(2500);
                 let small = if shared { small.shared_pool() } else { small }.build()?;
