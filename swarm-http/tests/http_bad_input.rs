@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A misbehaving HTTP/1.1 server: reads a request head, then for `/cut-head` writes half a
 /// status line's headers and closes, for `/cut-body` promises 100 bytes and closes after 10,
-/// for `/chunks` sends a 3000-byte chunked body, for `/loop` redirects to itself, for
+/// for `/chunks` sends a 3000-byte chunked body, for `/then-close` answers and closes, for `/loop` redirects to itself, for
 /// `/silent` holds the connection and never answers, else answers `ok`.
 async fn bad_server() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -60,6 +60,14 @@ async fn bad_server() -> u16 {
                             }
                             r.extend_from_slice(b"0\r\n\r\n");
                             r
+                        }
+                        "/then-close" => {
+                            // A keep-alive answer, then the server closes the connection
+                            // (as one does at its idle time-out).
+                            let _ = tcp
+                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                                .await;
+                            return;
                         }
                         "/loop" => {
                             b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"
@@ -216,6 +224,31 @@ async fn cut_answers_loops_and_silence_are_counted_failures_with_clear_messages(
     ] {
         assert!(own.contains(&says), "{says:?} in {own:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_connection_the_server_closed_is_replaced_without_a_failure() {
+    let port = bad_server().await;
+    let report = common::run_once(&format!("http://127.0.0.1:{port}"), |ctx| {
+        Box::pin(async move {
+            let http = HttpClient::builder(ctx).build()?;
+            for round in 0..5 {
+                assert_eq!(http.get("/then-close").send().await?.text(), "ok");
+                if round % 2 == 1 {
+                    // Time for the close to reach the client (noticed before sending), or
+                    // not (the request meets it, and goes again on a new connection).
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            Ok(())
+        })
+    })
+    .await;
+    let entry = report
+        .snapshot
+        .entry("GET", "/then-close")
+        .expect("an entry");
+    assert_eq!((entry.requests, entry.failures), (5, 0), "{report}");
 }
 
 /// With no time-out configured, a server that never answers still fails the request, after
