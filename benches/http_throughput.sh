@@ -12,8 +12,11 @@
 #   SKIP_LOCUST=1   skip Locust (throughput and memory)
 #   SKIP_SWARM=1    skip Swarm (throughput and memory), e.g. to time only the peers
 #   SKIP_MEMORY=1   skip the memory-per-user figure
-#   MEM_USERS=10000 Swarm users for the memory figure; LOCUST_MEM_USERS=1000 for Locust's
+#   SKIP_NAMES=1    skip the many-names figure
+#   MEM_USERS=10000 Swarm users for the memory figure; LOCUST_MEM_USERS=1000 for Locust's,
+#                   GOOSE_MEM_USERS=1000 for Goose's
 #   MEM_SAMPLE_AT=20 seconds after start at which RSS is sampled
+#   NAMES=100000    distinct request names for the many-names figure
 #   KEEP_WORK=1     keep the temporary directory with every log, CSV and report
 #
 # Everything talks to 127.0.0.1 only; every run is bounded by its own run time plus a
@@ -25,6 +28,9 @@ DURATION=${DURATION:-20}
 USERS=${USERS:-50}
 MEM_USERS=${MEM_USERS:-10000}
 LOCUST_MEM_USERS=${LOCUST_MEM_USERS:-1000}
+GOOSE_MEM_USERS=${GOOSE_MEM_USERS:-1000}
+NAMES=${NAMES:-100000}
+SKIP_NAMES=${SKIP_NAMES:-0}
 MEM_SAMPLE_AT=${MEM_SAMPLE_AT:-20}
 MEM_RUN_TIME=${MEM_RUN_TIME:-30}
 SKIP_GOOSE=${SKIP_GOOSE:-0}
@@ -52,6 +58,8 @@ INSTALL_HINT="run peers/install"
 [[ -x $ROOT/peers/start ]] || die "peers/start missing; $INSTALL_HINT"
 need taskset "install util-linux"
 need awk "install gawk or mawk"
+need getconf "install libc-bin"
+HZ=$(getconf CLK_TCK)
 PATH="$ROOT/.peers/bin:$PATH" need wrk "$INSTALL_HINT"
 WRK=$(PATH="$ROOT/.peers/bin:$PATH" command -v wrk)
 if [[ $SKIP_LOCUST != 1 ]]; then
@@ -72,10 +80,12 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # Build before starting anything, so compile time never overlaps a measurement.
 if [[ $SKIP_SWARM != 1 ]]; then
     log "building Swarm examples (release)..."
-    (cd "$ROOT" && cargo build --release --example http_max --example liveness) >&2 \
-        || die "cargo build --release --example http_max --example liveness failed"
+    (cd "$ROOT" && cargo build --release --example http_max --example liveness \
+        && cargo build --release -p swarm-http --example http_names) >&2 \
+        || die "cargo build --release --example http_max --example liveness (and swarm-http's http_names) failed"
     SWARM_MAX=$SWARM_TARGET/release/examples/http_max
     SWARM_LIVE=$SWARM_TARGET/release/examples/liveness
+    SWARM_NAMES_BIN=$SWARM_TARGET/release/examples/http_names
 fi
 if [[ $SKIP_GOOSE != 1 ]]; then
     GOOSE_BIN=$GOOSE_TARGET/release/goose-bench
@@ -97,6 +107,7 @@ busy_pct() { # CPU busy % over one second, all cores
 }
 BUSY=$(busy_pct)
 (( BUSY < 10 )) || log "warning: the machine is ${BUSY}% busy before the benchmark; figures will be low and noisy"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------------------------------
 log "starting nginx on CPU 0..."
@@ -111,13 +122,18 @@ case $URL in
 esac
 log "nginx: $URL (PID $NGINX_PID)"
 
-declare -A RPS=()
+declare -A RPS=() REQS=() CPU=()
 ORDER=()
-record() { # record TOOL VALUE
+# record TOOL REQUESTS_PER_S REQUESTS: requests over the CPU time the tool used (user +
+# system, /proc/PID/stat, last seen within 0.1 s of its exit: LAST_TICKS).
+record() {
     ORDER+=("$1")
     RPS[$1]=$2
-    log "$1: $2 requests/s"
+    REQS[$1]=$3
+    CPU[$1]=$(calc %.2f "$LAST_TICKS / $HZ")
+    log "$1: $2 requests/s, $3 requests in ${CPU[$1]} CPU-s"
 }
+per_cpu() { awk -v n="${REQS[$1]}" -v c="${CPU[$1]}" 'BEGIN { if (c > 0) printf "%.0f", n / c; else print 0 }'; }
 LIMIT=$((DURATION + GRACE))
 
 # Warm-up, discarded: the first run against a cold nginx came out ~8% low.
@@ -128,7 +144,8 @@ wait_bounded "$LAST_PID" "$GRACE" warmup || die "wrk warm-up failed: $(cat "$WOR
 log "wrk -t1 -c$USERS -d${DURATION}s ..."
 spawn "$WORK/wrk.log" taskset -c 1 "$WRK" -t1 -c"$USERS" -d"${DURATION}s" "$URL/"
 wait_bounded "$LAST_PID" "$LIMIT" wrk || die "wrk failed: $(cat "$WORK/wrk.log")"
-record wrk "$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.log")"
+record wrk "$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.log")" \
+    "$(awk '/ requests in / { print $1; exit }' "$WORK/wrk.log")"
 
 # (b) Swarm
 if [[ $SKIP_SWARM != 1 ]]; then
@@ -138,7 +155,7 @@ if [[ $SKIP_SWARM != 1 ]]; then
     wait_bounded "$LAST_PID" "$LIMIT" swarm || die "Swarm http_max failed: $(tail -n 20 "$WORK/swarm.log")"
     v=$(csv_aggregated "$WORK/swarm_stats.csv" 'Requests/s') \
         || die "no Aggregated Requests/s in $WORK/swarm_stats.csv"
-    record swarm "$v"
+    record swarm "$v" "$(csv_aggregated "$WORK/swarm_stats.csv" 'Request Count')"
 fi
 
 # (c) Locust: FastHttpUser, no wait, one process.
@@ -152,7 +169,7 @@ if [[ $SKIP_LOCUST != 1 ]]; then
     [[ -s $WORK/locust_stats.csv ]] || die "Locust wrote no CSV: $(tail -n 20 "$WORK/locust.log")"
     v=$(csv_aggregated "$WORK/locust_stats.csv" 'Requests/s') \
         || die "no Aggregated Requests/s in $WORK/locust_stats.csv"
-    record locust "$v"
+    record locust "$v" "$(csv_aggregated "$WORK/locust_stats.csv" 'Request Count')"
 fi
 
 # (d) Goose: 0.19, one scenario, GET /, no wait. Its JSON report's
@@ -165,22 +182,31 @@ if [[ $SKIP_GOOSE != 1 ]]; then
     wait_bounded "$LAST_PID" "$LIMIT" goose || log "warning: goose exited non-zero"
     [[ -s $WORK/goose.md ]] || die "Goose wrote no report: $(tail -n 20 "$WORK/goose.log")"
     # The markdown report's "Request Metrics" table ends with an "Aggregated" row whose
-    # 8th cell is the average requests/s over the measured span.
-    GOOSE_RPS=$(awk -F'|' '
-        /^## Request Metrics/ { inreq = 1; next }
-        /^## / { inreq = 0 }
-        inreq && $3 ~ /Aggregated/ { gsub(/ /, "", $9); print $9; exit }' "$WORK/goose.md")
+    # 3rd cell is the request count and 8th the average requests/s over the measured span
+    # (after the ramp: the CPU time includes the ramp's second, a slight handicap).
+    goose_cell() {
+        awk -F'|' -v c="$1" '
+            /^## Request Metrics/ { inreq = 1; next }
+            /^## / { inreq = 0 }
+            inreq && $3 ~ /Aggregated/ { gsub(/[ ,]/, "", $c); print $c; exit }' "$WORK/goose.md"
+    }
+    GOOSE_RPS=$(goose_cell 9)
     [[ -n $GOOSE_RPS ]] || die "no Aggregated requests/s in $WORK/goose.md"
-    record goose "$GOOSE_RPS"
+    record goose "$GOOSE_RPS" "$(goose_cell 4)"
 fi
 
 # ---------------------------------------------------------------------------------------
 printf '\nHTTP throughput: GET / on nginx (1 worker, CPU 0), %s users, %ss, generator on CPU 1\n' \
     "$USERS" "$DURATION"
-printf '%-8s %14s %16s\n' tool requests/s "swarm / tool"
+printf '%-8s %12s %12s %10s %14s %14s %14s\n' tool requests/s requests "CPU s" "req/CPU-s" \
+    "swarm/tool r/s" "swarm/tool r/CPU-s"
 for t in "${ORDER[@]}"; do
-    if [[ -n ${RPS[swarm]:-} ]]; then r=$(ratio "${RPS[swarm]}" "${RPS[$t]}"); else r=-; fi
-    printf '%-8s %14.0f %16s\n' "$t" "${RPS[$t]}" "$r"
+    if [[ -n ${RPS[swarm]:-} ]]; then
+        r=$(ratio "${RPS[swarm]}" "${RPS[$t]}")
+        rc=$(ratio "$(per_cpu swarm)" "$(per_cpu "$t")")
+    else r=-; rc=-; fi
+    printf '%-8s %12.0f %12s %10s %14s %14s %14s\n' "$t" "${RPS[$t]}" "${REQS[$t]}" "${CPU[$t]}" \
+        "$(per_cpu "$t")" "$r" "$rc"
 done
 
 # ---------------------------------------------------------------------------------------
@@ -234,4 +260,48 @@ if [[ $SKIP_MEMORY != 1 ]]; then
         printf '%-12s %8s %12s %14s %12s %12s\n' locust "$LOCUST_MEM_USERS" "${lrss[$LOCUST_MEM_USERS]}" \
             "${lrss[1]}" "$(per_user "${lrss[$LOCUST_MEM_USERS]}" "${lrss[1]}" "$LOCUST_MEM_USERS")" "$MEM_CONNS"
     fi
+    if [[ $SKIP_GOOSE != 1 ]]; then
+        # Goose's -t counts from when every user has started.
+        rate=$(( GOOSE_MEM_USERS / 5 > 0 ? GOOSE_MEM_USERS / 5 : 1 ))
+        for u in 1 "$GOOSE_MEM_USERS"; do
+            r=$(( u < rate ? u : rate ))
+            log "Goose liveness -u $u -r $r -t ${MEM_RUN_TIME}s ..."
+            mem_rss goose "$u" env GOOSE_SCENARIO=liveness taskset -c 1 "$GOOSE_BIN" --host "$URL" \
+                -u "$u" -r "$r" -t "${MEM_RUN_TIME}s" --no-print-metrics -q
+            grss[$u]=$MEM_RSS
+        done
+        printf '%-12s %8s %12s %14s %12s %12s\n' goose "$GOOSE_MEM_USERS" "${grss[$GOOSE_MEM_USERS]}" \
+            "${grss[1]}" "$(per_user "${grss[$GOOSE_MEM_USERS]}" "${grss[1]}" "$GOOSE_MEM_USERS")" "$MEM_CONNS"
+    fi
 fi
+
+# ---------------------------------------------------------------------------------------
+# Many names: http_names sends GET /?n=<k> with no .name(), NAMES distinct URLs in turn,
+# against the same with one URL; RSS near the end of the run and requests per CPU-second.
+if [[ $SKIP_NAMES != 1 && $SKIP_SWARM != 1 ]]; then
+    declare -A NRSS=() NRPS=() NPER=()
+    for n in 1 "$NAMES"; do
+        log "Swarm http_names (SWARM_NAMES=$n) -u $USERS -r $USERS -t ${DURATION}s ..."
+        spawn "$WORK/names-$n.log" env SWARM_NAMES="$n" taskset -c 1 "$SWARM_NAMES_BIN" -H "$URL" \
+            -u "$USERS" -r "$USERS" -t "${DURATION}s" --csv "$WORK/names-$n" --only-summary
+        pid=$LAST_PID
+        nap $(( DURATION > 2 ? DURATION - 1 : 1 ))
+        NRSS[$n]=$(rss_kb "$pid")
+        wait_bounded "$pid" "$LIMIT" "names-$n" || die "http_names failed: $(tail -n 20 "$WORK/names-$n.log")"
+        NRPS[$n]=$(csv_aggregated "$WORK/names-${n}_stats.csv" 'Requests/s') \
+            || die "no Aggregated Requests/s in $WORK/names-${n}_stats.csv"
+        reqs=$(csv_aggregated "$WORK/names-${n}_stats.csv" 'Request Count')
+        NPER[$n]=$(awk -v n="$reqs" -v t="$LAST_TICKS" -v hz="$HZ" 'BEGIN { if (t > 0) printf "%.0f", n / (t / hz); else print 0 }')
+    done
+    printf '\nMany names: GET /?n=<k> without .name(), %s users, no wait, %ss, generator on CPU 1\n' \
+        "$USERS" "$DURATION"
+    printf '%-8s %12s %12s %12s %12s\n' names "RSS kB" requests/s "req/CPU-s" "vs 1 name"
+    for n in 1 "$NAMES"; do
+        printf '%-8s %12s %12.0f %12s %12s\n' "$n" "${NRSS[$n]}" "${NRPS[$n]}" "${NPER[$n]}" \
+            "$(ratio "${NPER[$n]}" "${NPER[1]}")"
+    done
+    printf 'RSS with %s names minus 1 name: %s MB\n' "$NAMES" \
+        "$(calc %.1f "(${NRSS[$NAMES]} - ${NRSS[1]}) / 1024")"
+fi
+
+printf '\nload average: %s at the start, %s at the end\n' "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -23,6 +23,8 @@ struct PoolKey {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     max_redirects: usize,
+    /// The largest response body read, in bytes.
+    max_body: Option<u64>,
     /// `--insecure` and the builder's TLS options.
     #[cfg(feature = "tls")]
     tls: crate::tls::TlsSettings,
@@ -34,15 +36,21 @@ struct PoolKey {
 impl Default for PoolKey {
     fn default() -> Self {
         PoolKey {
-            timeout: None,
+            timeout: Some(DEFAULT_TIMEOUT),
             connect_timeout: None,
             max_redirects: 10,
+            max_body: None,
             #[cfg(feature = "tls")]
             tls: crate::tls::TlsSettings::default(),
             https: false,
         }
     }
 }
+
+/// How long a request may take unless the client says otherwise (as k6's, Goose's and
+/// Locust's `FastHttpUser`'s): a server that accepts and never answers fails the request
+/// instead of holding the user until the run ends.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The connection pools of one run, shared by all its users.
 #[derive(Default)]
@@ -158,7 +166,9 @@ impl HttpClientBuilder {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
-    /// Give up on a request after this long (default: never).
+    /// Give up on a request after this long, connecting, redirects and reading the body
+    /// included (default [`DEFAULT_TIMEOUT`], 60 s): the request is then a counted failure,
+    /// `timed out: no complete response within ...`.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.key.timeout = Some(timeout);
@@ -176,6 +186,15 @@ impl HttpClientBuilder {
     #[must_use]
     pub fn max_redirects(mut self, n: usize) -> Self {
         self.key.max_redirects = n;
+        self
+    }
+
+    /// Refuse response bodies larger than this many bytes: such a response is a counted
+    /// failure (`error reading the body: the body is over the limit of N bytes`), its
+    /// connection is closed, and the body is not read further. Default: no limit.
+    #[must_use]
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.key.max_body = Some(bytes);
         self
     }
 
@@ -264,6 +283,7 @@ impl HttpClientBuilder {
                         timeout: self.key.timeout,
                         connect_timeout: self.key.connect_timeout,
                         max_redirects: self.key.max_redirects,
+                        max_body: self.key.max_body,
                         #[cfg(feature = "tls")]
                         tls: self.key.tls.clone(),
                     },
@@ -278,6 +298,7 @@ impl HttpClientBuilder {
             base,
             headers: Arc::new(self.headers),
             jar: Arc::new(Cookies::default()),
+            max_body: self.key.max_body,
             recorder: self.recorder,
         })
     }
@@ -328,6 +349,8 @@ pub struct HttpClient {
     pub(crate) base: Option<Arc<str>>,
     pub(crate) headers: Arc<HeaderMap>,
     pub(crate) jar: Arc<Cookies>,
+    /// The largest response body read (`max_body_size`).
+    pub(crate) max_body: Option<u64>,
     pub(crate) recorder: Recorder,
 }
 

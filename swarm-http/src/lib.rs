@@ -24,6 +24,7 @@ mod conn;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
+mod h1;
 pub mod jsonrpc;
 mod request;
 pub mod socketio;
@@ -31,7 +32,7 @@ pub mod socketio;
 pub mod tls;
 pub mod ws;
 
-pub use client::{HttpClient, HttpClientBuilder};
+pub use client::{HttpClient, HttpClientBuilder, DEFAULT_TIMEOUT};
 pub use error::HttpError;
 pub use jsonrpc::{RpcClient, RpcError};
 pub use request::{CheckedResponse, RequestBuilder, Response};

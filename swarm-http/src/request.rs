@@ -1,6 +1,7 @@
 //! Requests and responses, timed and recorded.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -232,20 +233,29 @@ async fn fetch(
         Some(own) => crate::conn::execute(client, &own.conns, &own.options, req)
             .await
             .map_err(|e| e.to_string()),
-        None => shared_pool(client, req).await.map_err(|e| describe(&e)),
+        // Boxed: reqwest's futures would otherwise weigh on every request's, own
+        // connections' too.
+        None => Box::pin(shared_pool(client, req)).await,
     };
     in_flight.answered = true;
     let elapsed = start.elapsed();
     match outcome {
-        Ok((status, headers, url, body)) => Ok((
-            Response {
-                status,
-                headers,
-                body,
-                url,
-            },
-            elapsed,
-        )),
+        Ok((status, headers, url, body)) => {
+            let (headers, raw) = match headers {
+                ResponseHeaders::Map(map) => (OnceLock::from(map), None),
+                ResponseHeaders::Raw(raw) => (OnceLock::new(), Some(raw)),
+            };
+            Ok((
+                Response {
+                    status,
+                    headers,
+                    raw,
+                    body,
+                    url,
+                },
+                elapsed,
+            ))
+        }
         Err(message) => {
             client
                 .recorder
@@ -289,7 +299,7 @@ pub(crate) const CANCELLED: &str =
 async fn shared_pool(
     client: &HttpClient,
     mut req: reqwest::Request,
-) -> Result<crate::conn::Answer, reqwest::Error> {
+) -> Result<crate::conn::Answer, String> {
     for (k, v) in client.headers.iter() {
         if !req.headers().contains_key(k) {
             req.headers_mut().insert(k.clone(), v.clone());
@@ -300,17 +310,44 @@ async fn shared_pool(
             req.headers_mut().insert(COOKIE, c);
         }
     }
-    let mut resp = client.inner.execute(req).await?;
+    let mut resp = client.inner.execute(req).await.map_err(|e| describe(&e))?;
     let status = resp.status();
     // Moved out, not cloned: reading the body needs no headers.
     let headers = std::mem::take(resp.headers_mut());
     let url = resp.url().clone();
-    let body = resp.bytes().await?;
+    let body = match client.max_body {
+        None => resp.bytes().await.map_err(|e| describe(&e))?,
+        Some(max) => {
+            let over = |n: u64| {
+                format!("error reading the body: the body is over the limit of {max} bytes (at least {n})")
+            };
+            if let Some(n) = resp.content_length().filter(|&n| n > max) {
+                return Err(over(n));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
+                body.extend_from_slice(&chunk);
+                if body.len() as u64 > max {
+                    return Err(over(body.len() as u64));
+                }
+            }
+            Bytes::from(body)
+        }
+    };
     let mut set = headers.get_all(SET_COOKIE).iter().peekable();
     if set.peek().is_some() {
         client.jar.store(set, &url);
     }
-    Ok((status, headers, url, body))
+    Ok((status, ResponseHeaders::Map(headers), url, body))
+}
+
+/// A response's headers as the transport gives them.
+#[derive(Debug)]
+pub(crate) enum ResponseHeaders {
+    /// A user's own connection: the head as it came, read into a map when asked for.
+    Raw(crate::h1::RawHead),
+    /// The shared pool: reqwest's map.
+    Map(HeaderMap),
 }
 
 fn judge(resp: &Response, expect: Option<&[u16]>) -> Result<(), String> {
@@ -336,7 +373,9 @@ fn judge(resp: &Response, expect: Option<&[u16]>) -> Result<(), String> {
 #[derive(Debug, Clone)]
 pub struct Response {
     status: StatusCode,
-    headers: HeaderMap,
+    /// Built from `raw` on first use.
+    headers: OnceLock<HeaderMap>,
+    raw: Option<crate::h1::RawHead>,
     body: Bytes,
     url: url::Url,
 }
@@ -356,7 +395,12 @@ impl Response {
 
     /// The headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.headers.get_or_init(|| {
+            self.raw
+                .as_ref()
+                .map(crate::h1::RawHead::header_map)
+                .unwrap_or_default()
+        })
     }
 
     /// The body.
