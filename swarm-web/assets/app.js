@@ -104,6 +104,7 @@ function renderStatus(data) {
   // A master's run started on the command line is shown, not steered.
   const steer = !data.read_only;
   $("stop-btn").disabled = !steer || !active;
+  $("reset-btn").hidden = !steer;
   $("start-panel").hidden = !steer || active || data.state === "stopping";
   $("edit-panel").hidden = !steer || !active;
   if (data.state !== lastState) {
