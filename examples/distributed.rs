@@ -127,6 +127,7 @@ fn master_view(handle: &MasterHandle) -> swarm_web::MasterView {
         requests: status.requests,
         failures: status.failures,
         workers,
+        snapshot: handle.snapshot(),
     }
 }
 

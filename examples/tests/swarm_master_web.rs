@@ -1,7 +1,8 @@
 //! A Swarm master with `--web` (the `distributed` example, started with -u and -t) and
 //! two real Swarm workers against the demo target: the web UI's `GET /stats/requests`
 //! lists both workers in Locust's shape (`id`, `state`, `user_count`, `cpu_usage`,
-//! `memory_usage`, and `worker_count`) while the run goes on, and refuses to steer it.
+//! `memory_usage`, and `worker_count`) and the workers' statistics per entry while the
+//! run goes on, and refuses to steer it.
 
 mod common;
 
@@ -140,6 +141,43 @@ fn a_master_with_web_lists_its_workers() {
         );
         assert!(w["cpu_usage"].as_f64().is_some(), "{w}");
     }
+    // The workers' statistics, per entry as in a local run's /stats/requests (they
+    // report every 3 s): what they reported, at most what the target served so far.
+    let start = Instant::now();
+    let v = loop {
+        let v = stats(web).expect("/stats/requests answers during the run");
+        let rows = v["stats"].as_array().cloned().unwrap_or_default();
+        let has = |name: &str| {
+            rows.iter().any(|r| {
+                r["method"] == "GET" && r["name"] == name && r["num_requests"].as_u64() > Some(0)
+            })
+        };
+        if has("/index.html") && has("/status") && has("/fail") {
+            break v;
+        }
+        assert!(start.elapsed() < LIMIT, "no per-entry rows: {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let rows = v["stats"].as_array().unwrap();
+    let total = rows.last().unwrap();
+    assert_eq!(total["name"], "Aggregated", "{v}");
+    let reported = total["num_requests"].as_u64().unwrap();
+    let served = target.total();
+    assert!(
+        reported > 0 && reported <= served,
+        "{reported} reported, {served} served"
+    );
+    let fail = rows.iter().find(|r| r["name"] == "/fail").unwrap();
+    assert_eq!(
+        fail["num_failures"], fail["num_requests"],
+        "/fail always fails: {fail}"
+    );
+    assert!(
+        v["errors"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["name"] == "/fail")),
+        "{v}"
+    );
     // The run is the command line's: the page shows it, it does not steer it.
     let (status, body) = http(web, "POST", "/stop").unwrap();
     assert_eq!(status, 409, "{body}");

@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use swarm_core::Snapshot;
 
 use crate::auth::Credentials;
 
@@ -30,7 +31,7 @@ pub struct WorkerRow {
 }
 
 /// What a master shows on the web UI at one moment.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MasterView {
     /// The run's state as Locust names it (`ready`, `spawning`, `running`, `stopping`,
     /// `stopped`).
@@ -45,6 +46,9 @@ pub struct MasterView {
     pub failures: u64,
     /// Its workers.
     pub workers: Vec<WorkerRow>,
+    /// The statistics its workers reported (per entry, errors), when it has them;
+    /// without, the page shows the request and failure counts only.
+    pub snapshot: Option<Arc<Snapshot>>,
 }
 
 /// Reads a master's view, on every request.
@@ -87,10 +91,7 @@ pub(crate) fn router(
             "/stats/history",
             get(|| async { Json(json!({ "points": [] })) }),
         )
-        .route(
-            "/exceptions",
-            get(|| async { Json(json!({ "exceptions": [] })) }),
-        )
+        .route("/exceptions", get(exceptions))
         .route("/swarm", post(read_only))
         .route("/stop", post(read_only))
         .route("/stats/reset", post(read_only))
@@ -114,13 +115,70 @@ async fn read_only() -> Response {
         .into_response()
 }
 
+async fn exceptions(State(s): State<Shared>) -> Json<Value> {
+    Json(match (s.view)().snapshot {
+        Some(snap) => crate::locust_json::exceptions(&snap),
+        None => json!({ "exceptions": [] }),
+    })
+}
+
 async fn stats_requests(State(s): State<Shared>) -> Json<Value> {
     Json(stats_json(&(s.view)(), s.host.as_deref()))
 }
 
-/// `GET /stats/requests` of a master: the aggregated totals (no per-entry rows yet),
-/// Locust's `workers` and `worker_count`, and `read_only`.
+/// `GET /stats/requests` of a master: the rows of its snapshot (or the request and
+/// failure counts alone), Locust's `workers` and `worker_count`, and `read_only`.
 pub(crate) fn stats_json(v: &MasterView, host: Option<&str>) -> Value {
+    let mut out = match &v.snapshot {
+        Some(snap) => {
+            let total = snap.aggregated();
+            let d = snap.duration_secs;
+            json!({
+                "stats": crate::locust_json::rows(snap),
+                "errors": crate::locust_json::errors(snap),
+                "total_rps": crate::locust_json::per_sec(total.requests, d),
+                "total_fail_per_sec": crate::locust_json::per_sec(total.failures, d),
+                "fail_ratio": total.fail_ratio(),
+            })
+        }
+        None => counts_only(v),
+    };
+    let workers: Vec<Value> = v
+        .workers
+        .iter()
+        .map(|w| {
+            json!({
+                "id": w.id,
+                "state": w.state,
+                "user_count": w.user_count,
+                "cpu_usage": w.cpu_usage,
+                "memory_usage": w.memory_usage,
+            })
+        })
+        .collect();
+    let more = json!({
+        "current_rps": 0.0,
+        "current_fail_per_sec": 0.0,
+        "current_response_time_percentiles": {
+            "response_time_percentile_0.5": 0,
+            "response_time_percentile_0.95": 0,
+        },
+        "state": v.state,
+        "user_count": v.user_count,
+        "target_user_count": v.target_user_count,
+        "host": host,
+        "workers": workers,
+        "worker_count": v.workers.iter().filter(|w| w.state != "missing").count(),
+        "read_only": true,
+    });
+    if let (Some(o), Value::Object(m)) = (out.as_object_mut(), more) {
+        o.extend(m);
+    }
+    out
+}
+
+/// The `Aggregated` row from the request and failure counts alone.
+fn counts_only(v: &MasterView) -> Value {
     let ratio = if v.requests > 0 {
         v.failures as f64 / v.requests as f64
     } else {
@@ -143,38 +201,12 @@ pub(crate) fn stats_json(v: &MasterView, host: Option<&str>) -> Value {
         "response_time_percentile_0.99": 0,
         "avg_content_length": 0.0,
     });
-    let workers: Vec<Value> = v
-        .workers
-        .iter()
-        .map(|w| {
-            json!({
-                "id": w.id,
-                "state": w.state,
-                "user_count": w.user_count,
-                "cpu_usage": w.cpu_usage,
-                "memory_usage": w.memory_usage,
-            })
-        })
-        .collect();
     json!({
         "stats": [total],
         "errors": [],
-        "current_rps": 0.0,
-        "current_fail_per_sec": 0.0,
         "total_rps": 0.0,
         "total_fail_per_sec": 0.0,
         "fail_ratio": ratio,
-        "current_response_time_percentiles": {
-            "response_time_percentile_0.5": 0,
-            "response_time_percentile_0.95": 0,
-        },
-        "state": v.state,
-        "user_count": v.user_count,
-        "target_user_count": v.target_user_count,
-        "host": host,
-        "workers": workers,
-        "worker_count": v.workers.iter().filter(|w| w.state != "missing").count(),
-        "read_only": true,
     })
 }
 
@@ -204,6 +236,7 @@ mod tests {
                     ..WorkerRow::default()
                 },
             ],
+            snapshot: None,
         };
         let j = stats_json(&v, Some("http://127.0.0.1:1"));
         assert_eq!(j["workers"][0]["id"], "a");

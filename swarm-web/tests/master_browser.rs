@@ -1,7 +1,8 @@
 //! The Workers table of a master's web UI in headless Chromium: the `distributed` example
 //! of `swarm-examples` (build it first: `cargo build -p swarm-examples --examples`) as a
 //! master with `--web` and two of it as workers against the demo target; the page lists
-//! both workers, with the users `/stats/requests` gives them, and offers no start form.
+//! both workers, with the users `/stats/requests` gives them, shows their statistics,
+//! and offers no start form.
 //! The screenshot goes to `target/artifacts/web_ui_master.png`.
 
 #[path = "common/chrome.rs"]
@@ -125,7 +126,28 @@ async fn the_page_of_a_master_lists_its_workers() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The workers' statistics in the stats table (they report every 3 s).
+    let mut seen = json!(false);
+    for _ in 0..300 {
+        seen = b
+            .execute(
+                "return [...document.querySelectorAll('#stats-table tbody tr')].some(tr => \
+                 tr.dataset.name === '/index.html' && Number(tr.cells[2].textContent) > 0)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if seen == json!(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     screenshot(&b, "web_ui_master.png").await;
+    assert_eq!(
+        seen,
+        json!(true),
+        "a /index.html row with requests in the stats table"
+    );
     assert_eq!(rows.len(), 2, "two rows in the Workers table: {last}");
     let stats = get_json(&c, &format!("{base}/stats/requests")).await;
     let mut api: Vec<(String, u64)> = stats["workers"]
