@@ -87,10 +87,7 @@ pub(crate) fn router(
             get(|State(s): State<Shared>| async move { Json(s.settings) }),
         )
         .route("/stats/requests", get(stats_requests))
-        .route(
-            "/stats/history",
-            get(|| async { Json(json!({ "points": [] })) }),
-        )
+        .route("/stats/history", get(history))
         .route("/exceptions", get(exceptions))
         .route("/swarm", post(read_only))
         .route("/stop", post(read_only))
@@ -113,6 +110,44 @@ async fn read_only() -> Response {
         })),
     )
         .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Since {
+    #[serde(default)]
+    since: u64,
+}
+
+/// The chart points of the master's per-second history after `since` (a point's `seq`
+/// is its row's position, from 1).
+async fn history(
+    State(s): State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<Since>,
+) -> Json<Value> {
+    let snap = (s.view)().snapshot;
+    Json(json!({ "points": points(snap.as_deref(), q.since) }))
+}
+
+pub(crate) fn points(snap: Option<&Snapshot>, since: u64) -> Vec<Value> {
+    let bucket =
+        |ms: Option<f64>| ms.map(|v| swarm_core::locust_bucket_ms((v * 1000.0) as u64) as f64);
+    snap.map(|s| s.history.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .zip(1u64..)
+        .filter(|(_, seq)| *seq > since)
+        .map(|(row, seq)| {
+            json!({
+                "seq": seq,
+                "time": row.timestamp,
+                "users": row.users,
+                "rps": row.rps,
+                "fails_per_sec": row.fails_per_sec,
+                "p50_ms": bucket(row.p50_ms()),
+                "p95_ms": bucket(row.p95_ms()),
+            })
+        })
+        .collect()
 }
 
 async fn exceptions(State(s): State<Shared>) -> Json<Value> {

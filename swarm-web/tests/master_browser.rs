@@ -142,7 +142,23 @@ async fn the_page_of_a_master_lists_its_workers() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The charts draw from the master's history: the users chart has a line.
+    let mut drawn = json!(false);
+    for _ in 0..100 {
+        drawn = b
+            .execute(
+                "return document.querySelectorAll('#chart-users polyline, #chart-users path').length > 0",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if drawn == json!(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     screenshot(&b, "web_ui_master.png").await;
+    assert_eq!(drawn, json!(true), "the users chart draws");
     assert_eq!(
         seen,
         json!(true),
