@@ -191,3 +191,89 @@ fn a_master_with_web_lists_its_workers() {
     }
     assert!(target.total() > 0);
 }
+
+/// `--master --web` keeps the web UI's rules: no non-loopback bind without credentials,
+/// `--metrics-bind` is refused (not built for a master yet), and with credentials every
+/// route needs them.
+#[test]
+fn a_master_with_web_refuses_bad_setups_and_checks_credentials() {
+    let _serial = serial();
+    let port = free_port().to_string();
+    let base = [
+        "--master",
+        "--master-bind-host",
+        "127.0.0.1",
+        "--master-bind-port",
+        &port,
+        "--expect-workers-max-wait",
+        "5",
+        "-u",
+        "1",
+        "-t",
+        "1s",
+        "-H",
+        "http://127.0.0.1:9",
+        "--web",
+    ];
+    let run = |extra: &[&str]| {
+        let child = example("distributed")
+            .args(base)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the master starts");
+        let out = wait_bounded(child, LIMIT);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--web-host", "0.0.0.0", "--web-port", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("without credentials"), "{err}");
+    let (code, err) = run(&["--metrics-bind", "127.0.0.1:0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--metrics-bind does not go with --master"),
+        "{err}"
+    );
+
+    // With credentials: 401 without them, the JSON with them; no worker comes, so the
+    // master gives up after --expect-workers-max-wait (exit 3).
+    let web = free_port();
+    let child = example("distributed")
+        .args(base)
+        .args(["--web-port", &web.to_string(), "--web-auth", "ops:s3cret"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the master starts");
+    let start = Instant::now();
+    let status = loop {
+        if let Some((status, _)) = http(web, "GET", "/stats/requests") {
+            break status;
+        }
+        assert!(start.elapsed() < LIMIT, "no web UI");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status, 401);
+    let mut s = TcpStream::connect(("127.0.0.1", web)).unwrap();
+    // base64("ops:s3cret")
+    write!(
+        s,
+        "GET /stats/requests HTTP/1.1\r\nHost: 127.0.0.1:{web}\r\nAuthorization: Basic b3BzOnMzY3JldA==\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains("\"workers\":[]"), "{raw}");
+    let out = wait_bounded(child, LIMIT);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        !err.contains("s3cret"),
+        "the password is never logged:\n{err}"
+    );
+}
