@@ -21,12 +21,16 @@
 //! locust -f peers/locustfiles/dist_http.py --worker &
 //! ```
 //!
+//! Add `--web` to the master to watch it and its workers on <http://127.0.0.1:8089>
+//! (read-only: `GET /stats/requests` carries Locust's `workers` list).
+//!
 //! `WebsiteUser` (weight 2) reads pages and now and then hits `/fail` (a counted
 //! failure); `AdminUser` (weight 1) checks `/status`. The Locust master matches its user
 //! classes to these types by name.
 use std::time::Duration;
 
 use swarm_core::prelude::*;
+use swarm_distributed::{MasterHandle, MasterPhase};
 use swarm_http::HttpClient;
 
 struct WebsiteUser {
@@ -94,10 +98,45 @@ impl AdminUser {
 
 swarm_core::register_user!(WebsiteUser, AdminUser);
 
+/// The master's state as the web UI shows it (Locust's names).
+fn master_view(handle: &MasterHandle) -> swarm_web::MasterView {
+    let status = handle.status();
+    let state = match status.phase {
+        MasterPhase::Spawning => "spawning",
+        MasterPhase::Running => "running",
+        MasterPhase::Stopping => "stopping",
+        MasterPhase::Stopped => "stopped",
+        _ => "ready",
+    };
+    let workers: Vec<swarm_web::WorkerRow> = status
+        .workers
+        .iter()
+        .filter(|w| !w.quit)
+        .map(|w| swarm_web::WorkerRow {
+            id: w.id.clone(),
+            state: w.state.to_string(),
+            user_count: w.users(),
+            cpu_usage: w.cpu_percent,
+            memory_usage: w.memory_bytes,
+        })
+        .collect();
+    swarm_web::MasterView {
+        state: state.to_owned(),
+        user_count: workers.iter().map(|w| w.user_count).sum(),
+        target_user_count: status.target_users,
+        requests: status.requests,
+        failures: status.failures,
+        workers,
+        snapshot: handle.snapshot(),
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    let master = swarm_distributed::LocustMaster::new();
+    let handle = master.handle();
     swarm_http::app()
         .mode(swarm_distributed::LocustWorker::new())
-        .mode(swarm_distributed::LocustMaster::new())
-        .mode(swarm_web::WebUi::new())
+        // `--master --web`: the master's run, and a read-only page of it and its workers.
+        .mode(swarm_web::WebUi::new().beside_master(master, move || master_view(&handle)))
         .main()
 }

@@ -71,6 +71,29 @@ function renderStats(data) {
   }
 }
 
+// Locust's `workers` list, present only when the run is a master's.
+function renderWorkers(data) {
+  const panel = $("workers-panel");
+  if (!Array.isArray(data.workers)) {
+    panel.hidden = true;
+    return;
+  }
+  panel.hidden = false;
+  $("worker-count").textContent = String(data.worker_count);
+  const body = $("workers-table").querySelector("tbody");
+  body.replaceChildren();
+  for (const w of data.workers) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = w.id;
+    cell(tr, w.id);
+    cell(tr, w.state);
+    cell(tr, String(w.user_count));
+    cell(tr, fmt(w.cpu_usage, 1));
+    cell(tr, fmt(w.memory_usage / 1048576, 1));
+    body.appendChild(tr);
+  }
+}
+
 function renderStatus(data) {
   $("state").textContent = data.state;
   $("users").textContent = String(data.user_count);
@@ -78,9 +101,12 @@ function renderStatus(data) {
   $("fail-ratio").textContent = fmt(100 * data.fail_ratio, 1) + "%";
   $("host").textContent = data.host || "-";
   const active = ["spawning", "running"].includes(data.state);
-  $("stop-btn").disabled = !active;
-  $("start-panel").hidden = active || data.state === "stopping";
-  $("edit-panel").hidden = !active;
+  // A master's run started on the command line is shown, not steered.
+  const steer = !data.read_only;
+  $("stop-btn").disabled = !steer || !active;
+  $("reset-btn").hidden = !steer;
+  $("start-panel").hidden = !steer || active || data.state === "stopping";
+  $("edit-panel").hidden = !steer || !active;
   if (data.state !== lastState) {
     if (active && !["spawning", "running"].includes(lastState)) {
       $("edit-users").value = data.target_user_count;
@@ -169,6 +195,7 @@ async function poll() {
       const data = await res.json();
       renderStatus(data);
       renderStats(data);
+      renderWorkers(data);
     }
     const hist = await fetch("stats/history?since=" + lastSeq, { credentials: "same-origin" });
     if (hist.ok) {

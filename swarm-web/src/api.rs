@@ -62,6 +62,16 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
+/// The page's script, for the read-only master view too.
+pub(crate) fn app_js() -> Response {
+    asset("text/javascript", APP_JS)
+}
+
+/// The page's styles, for the read-only master view too.
+pub(crate) fn style_css() -> Response {
+    asset("text/css", STYLE)
+}
+
 async fn settings(State(ctl): Ctl) -> Json<serde_json::Value> {
     Json(ctl.settings())
 }

@@ -6,6 +6,7 @@ mod auth;
 mod control;
 mod error;
 mod locust_json;
+mod master_view;
 mod metrics;
 mod metrics_server;
 mod mode;
@@ -14,4 +15,5 @@ mod server;
 mod tls;
 
 pub use crate::error::WebError;
+pub use crate::master_view::{MasterView, WorkerRow};
 pub use crate::mode::WebUi;

@@ -14,7 +14,7 @@ fn bucketed(ms: Option<f64>) -> u64 {
     ms.map_or(0, |v| locust_bucket_ms((v * 1000.0).round() as u64))
 }
 
-fn per_sec(n: u64, secs: f64) -> f64 {
+pub(crate) fn per_sec(n: u64, secs: f64) -> f64 {
     if secs > 0.0 {
         n as f64 / secs
     } else {
@@ -22,7 +22,7 @@ fn per_sec(n: u64, secs: f64) -> f64 {
     }
 }
 
-fn entry(e: &EntrySnapshot, duration: f64, current: (f64, f64)) -> Value {
+pub(crate) fn entry(e: &EntrySnapshot, duration: f64, current: (f64, f64)) -> Value {
     let none = e.requests == 0;
     let min_ms = e.min_us as f64 / 1000.0;
     let max_ms = e.max_us as f64 / 1000.0;
@@ -82,21 +82,7 @@ pub(crate) fn stats_requests(cur: &Current) -> Value {
     let total = snap.aggregated();
     let total_rates = rates("", "Aggregated");
     stats.push(entry(&total, d, total_rates));
-    let errors: Vec<Value> = snap
-        .errors
-        .iter()
-        .take(MAX_ROWS)
-        .map(|e| {
-            json!({
-                "method": e.kind,
-                "name": e.name,
-                "error": e.message,
-                "occurrences": e.occurrences,
-                "first_seen": e.first_seen,
-                "last_seen": e.last_seen,
-            })
-        })
-        .collect();
+    let errors = errors(snap);
     let (p50, p95) = cur
         .last_point
         .as_ref()
@@ -121,6 +107,39 @@ pub(crate) fn stats_requests(cur: &Current) -> Value {
         "host": cur.host,
         "last_error": cur.last_error,
     })
+}
+
+/// The `errors` of `GET /stats/requests`.
+pub(crate) fn errors(snap: &Snapshot) -> Vec<Value> {
+    snap.errors
+        .iter()
+        .take(MAX_ROWS)
+        .map(|e| {
+            json!({
+                "method": e.kind,
+                "name": e.name,
+                "error": e.message,
+                "occurrences": e.occurrences,
+                "first_seen": e.first_seen,
+                "last_seen": e.last_seen,
+            })
+        })
+        .collect()
+}
+
+/// The `stats` rows of a snapshot, sorted, the `Aggregated` row last, with no
+/// "current" rates (0).
+pub(crate) fn rows(snap: &Snapshot) -> Vec<Value> {
+    let mut entries: Vec<&EntrySnapshot> = snap.entries.iter().collect();
+    entries.sort_by(|a, b| (&a.name, &a.kind).cmp(&(&b.name, &b.kind)));
+    let d = snap.duration_secs;
+    let mut stats: Vec<Value> = entries
+        .iter()
+        .take(MAX_ROWS)
+        .map(|e| entry(e, d, (0.0, 0.0)))
+        .collect();
+    stats.push(entry(&snap.aggregated(), d, (0.0, 0.0)));
+    stats
 }
 
 /// The answer of `GET /exceptions`.

@@ -9,6 +9,7 @@ use swarm_core::report::exit_code;
 
 use crate::control::{Controller, StartRequest};
 use crate::error::WebError;
+use crate::master_view::{MasterView, ViewFn};
 use crate::metrics_server::Source;
 use crate::options::{self, WebFlags};
 
@@ -27,9 +28,26 @@ use crate::options::{self, WebFlags};
 /// at once, otherwise from the browser. `--metrics-bind 127.0.0.1:9646` alone keeps the
 /// command-line run as it is and adds `/metrics` beside it. Without either flag, the
 /// binary runs as it always did.
-#[derive(Debug, Clone, Default)]
+///
+/// A master mode composed through [`WebUi::beside_master`] makes `--master --web` serve
+/// a read-only page of the master's run and its workers.
+#[derive(Default)]
 pub struct WebUi {
-    _private: (),
+    master: Option<Beside>,
+}
+
+/// A master mode and the view of it the page shows.
+struct Beside {
+    mode: Box<dyn RunMode>,
+    view: ViewFn,
+}
+
+impl std::fmt::Debug for WebUi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebUi")
+            .field("beside_master", &self.master.is_some())
+            .finish()
+    }
 }
 
 impl WebUi {
@@ -37,21 +55,61 @@ impl WebUi {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Compose a master mode (say `swarm_distributed::LocustMaster`) into this one: its
+    /// flags are added, its flag selects it as ever, and with `--web` too the master's
+    /// run (started from the command line with `-u`, `-t`) is shown on a read-only page
+    /// whose `GET /stats/requests` carries Locust's `workers` and `worker_count`, read
+    /// from `view` at each request. Put this mode where the master mode would go.
+    ///
+    /// ```no_run
+    /// # fn master() -> impl swarm_core::cli::RunMode { swarm_web::WebUi::new() }
+    /// let web = swarm_web::WebUi::new().beside_master(master(), || swarm_web::MasterView {
+    ///     state: "running".to_owned(),
+    ///     ..Default::default()
+    /// });
+    /// # let _ = web;
+    /// ```
+    #[must_use]
+    pub fn beside_master(
+        mut self,
+        mode: impl RunMode,
+        view: impl Fn() -> MasterView + Send + Sync + 'static,
+    ) -> Self {
+        self.master = Some(Beside {
+            mode: Box::new(mode),
+            view: Arc::new(view),
+        });
+        self
+    }
 }
 
 impl RunMode for WebUi {
     fn augment(&self, cmd: clap::Command) -> clap::Command {
+        let cmd = match &self.master {
+            Some(b) => b.mode.augment(cmd),
+            None => cmd,
+        };
         options::augment(cmd)
     }
 
     fn selected(&self, matches: &clap::ArgMatches) -> bool {
         let flags = WebFlags::from_matches(matches);
-        flags.web || flags.metrics_bind.is_some()
+        flags.web
+            || flags.metrics_bind.is_some()
+            || self
+                .master
+                .as_ref()
+                .is_some_and(|b| b.mode.selected(matches))
     }
 
     fn run(self: Box<Self>, ctx: ModeContext) -> BoxFuture<'static, Result<u8, swarm_core::Error>> {
         Box::pin(async move {
-            match run(ctx).await {
+            let outcome = match self.master {
+                Some(b) if b.mode.selected(ctx.matches()) => run_beside(ctx, b).await,
+                _ => run(ctx).await,
+            };
+            match outcome {
                 Ok(code) => Ok(code),
                 Err(Failure::Startup(e)) => {
                     eprintln!("error: {e}");
@@ -166,6 +224,54 @@ async fn run(mut ctx: ModeContext) -> Result<u8, Failure> {
     web_handle.graceful_shutdown(Some(Duration::from_secs(1)));
     metrics_handle.graceful_shutdown(Some(Duration::from_secs(1)));
     Ok(ctl.exit_code())
+}
+
+/// The master's run, with the read-only page beside it while it lasts.
+async fn run_beside(ctx: ModeContext, b: Beside) -> Result<u8, Failure> {
+    let flags = WebFlags::from_matches(ctx.matches());
+    if flags.metrics_bind.is_some() {
+        eprintln!("error: --metrics-bind does not go with --master yet");
+        return Ok(exit_code::CONFIG);
+    }
+    if !flags.web {
+        return b.mode.run(ctx).await.map_err(Failure::Core);
+    }
+    let creds = flags.credentials()?.map(Arc::new);
+    let tls = flags.tls()?;
+    let addr = options::host_port(&flags.web_host, flags.web_port);
+    let web = options::bind("--web-host", &addr, creds.is_some()).await?;
+    let c = ctx.config();
+    let host = c.host.as_ref().map(ToString::to_string);
+    let settings = serde_json::json!({
+        "host": host,
+        "user_count": c.users,
+        "spawn_rate": c.spawn_rate,
+        "run_time_secs": c.run_time.map(|d| d.as_secs_f64()),
+        "user_types": ctx.user_types(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "read_only": true,
+    });
+    let handle = axum_server::Handle::new();
+    let local = web.local_addr().map_or(addr, |a| a.to_string());
+    crate::server::spawn(
+        "web UI",
+        web,
+        tls.clone(),
+        crate::master_view::router(b.view, settings, host, creds.clone()),
+        handle.clone(),
+    );
+    let auth_note = if creds.is_some() {
+        " (HTTP Basic auth)"
+    } else {
+        ""
+    };
+    eprintln!(
+        "web UI: {}://{local}/{auth_note} (read-only: the master's run and its workers)",
+        scheme(tls.is_some())
+    );
+    let code = b.mode.run(ctx).await.map_err(Failure::Core);
+    handle.graceful_shutdown(Some(Duration::from_secs(1)));
+    code
 }
 
 /// Serve until Ctrl-C or SIGTERM (which first stop a running run and wait for its

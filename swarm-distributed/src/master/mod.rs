@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use swarm_core::cli::ModeContext;
 use swarm_core::report::exit_code;
-use swarm_core::{ReportFiles, StopReason};
+use swarm_core::{ReportFiles, Snapshot, StopReason};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Interval};
 
@@ -163,6 +163,8 @@ pub struct MasterStatus {
 #[derive(Debug, Clone)]
 pub struct MasterHandle {
     state: Arc<watch::Sender<MasterStatus>>,
+    /// The statistics of the run so far, renewed every second once it started.
+    snapshot: Arc<std::sync::Mutex<Option<Arc<Snapshot>>>>,
 }
 
 impl Default for MasterHandle {
@@ -177,6 +179,7 @@ impl Default for MasterHandle {
         });
         Self {
             state: Arc::new(tx),
+            snapshot: Arc::default(),
         }
     }
 }
@@ -195,6 +198,23 @@ impl MasterHandle {
     /// Where the test is.
     pub fn phase(&self) -> MasterPhase {
         self.state.borrow().phase
+    }
+
+    /// The statistics the workers reported so far, as the core's snapshot (the
+    /// report's entries, errors and history), renewed every second once the test
+    /// started; `None` before.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_snapshot(&self, snap: Snapshot) {
+        *self
+            .snapshot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(snap));
     }
 
     /// A receiver that wakes on every change of the state.
@@ -248,6 +268,8 @@ struct Master {
     bad: BTreeMap<String, u64>,
     target_users: u64,
     started: bool,
+    /// When the ramp-up began (epoch s).
+    run_start: f64,
     /// When `stop` went out (epoch s): the end of the run's duration.
     stopped_at: Option<f64>,
 }
@@ -308,6 +330,7 @@ pub(crate) async fn run(
         bad: BTreeMap::new(),
         target_users: u64::from(config.users),
         started: false,
+        run_start: epoch_now(),
         stopped_at: None,
     };
     let outcome = m.test(&options, &config, &classes).await;
@@ -325,6 +348,7 @@ pub(crate) async fn run(
     let now = m.stopped_at.unwrap_or_else(epoch_now);
     let users = u32::try_from(m.reported_users()).unwrap_or(u32::MAX);
     let snapshot = m.agg.snapshot(run_start, now, users);
+    m.handle.set_snapshot(snapshot.clone());
     let mut report = ctx.report_of(snapshot, classes.iter().map(|c| c.name.clone()).collect());
     report.reason = reason;
     println!("{report}");
@@ -386,6 +410,7 @@ impl Master {
         // Ramp up.
         self.started = true;
         run_start = epoch_now();
+        self.run_start = run_start;
         self.handle.update(|s| s.phase = MasterPhase::Spawning);
         let workers = self.ready_workers();
         eprintln!(
@@ -554,7 +579,11 @@ impl Master {
                 _ = self.history.tick() => {
                     let users = u32::try_from(self.reported_users()).unwrap_or(u32::MAX);
                     if self.started {
-                        self.agg.tick_history(epoch_now(), users);
+                        let now = epoch_now();
+                        self.agg.tick_history(now, users);
+                        let end = self.stopped_at.unwrap_or(now);
+                        self.handle
+                            .set_snapshot(self.agg.snapshot(self.run_start, end, users));
                     }
                 }
                 _ = tick(self.progress.as_mut()) => self.print_progress(),
