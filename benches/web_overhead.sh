@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What the web UI and the metrics endpoint cost the load: http_basic at full speed (no
 # wait) against nginx, alone, with --web and a poller doing what the page does every
-# second (GET /stats/requests, /stats/history, /exceptions), and with --metrics-bind
-# scraped every second. Throughput ratio = requests/s with / requests/s without (goal:
+# second (GET /stats/requests, /stats/history, /exceptions), with --web and the page open
+# in a real headless Chromium (Debian's chromium: peers/install chromium), and with
+# --metrics-bind scraped every second. Throughput ratio = requests/s with / requests/s without (goal:
 # at least 0.98); beside it, requests per CPU-second of the generator process, which holds
 # up better than requests/s when other work shares the machine.
 #
@@ -13,7 +14,8 @@
 # Env knobs:
 #   DURATION=15   seconds of load per run
 #   USERS=50      users per run
-#   ROUNDS=4      rounds of (plain, web, metrics)
+#   ROUNDS=4      rounds of (plain, web, browser, metrics)
+#   BROWSER=0     leave out the headless Chromium variant
 #   KEEP_WORK=1   keep the temporary directory with every log and CSV
 #
 # Everything talks to 127.0.0.1 only; every run is bounded by its run time plus a
@@ -41,6 +43,13 @@ need taskset "install util-linux"
 need curl "install curl"
 need awk "install gawk or mawk"
 need cargo "install a Rust toolchain"
+BROWSER=${BROWSER:-1}
+VARIANTS=(plain web browser metrics)
+if [[ $BROWSER == 0 ]]; then
+    VARIANTS=(plain web metrics)
+else
+    need chromium "run peers/install chromium (or BROWSER=0)"
+fi
 (( $(nproc) >= 2 )) || log "warning: fewer than 2 CPUs; pinning server and client apart is impossible"
 
 log "building http_basic (release)..."
@@ -92,7 +101,7 @@ declare -A SUM=() PER_CPU=() POLLS=()
 run_one() { # run_one VARIANT ROUND
     local variant=$1 round=$2 prefix="$WORK/$1-$2" extra=()
     case $variant in
-        web) extra=(--web --web-port 0 --autoquit 0) ;;
+        web | browser) extra=(--web --web-port 0 --autoquit 0) ;;
         metrics) extra=(--metrics-bind 127.0.0.1:0) ;;
     esac
     spawn "$prefix.log" env LOCUST_MIN_WAIT=0 LOCUST_MAX_WAIT=0 taskset -c 1 "$BIN" \
@@ -104,14 +113,32 @@ run_one() { # run_one VARIANT ROUND
         [[ $variant == metrics ]] && what="metrics: "
         base=$(url_in_log "$prefix.log" "$what" "$pid") \
             || die "$variant: no '$what' line: $(tail -n 20 "$prefix.log")"
-        spawn "$prefix.poll" taskset -c 0 bash -c "$POLL_SCRIPT" _ "$base" "$pid" \
-            $((DURATION + GRACE)) "$variant"
+        if [[ $variant == browser ]]; then
+            # The page itself, in a real browser on CPU 0: it polls as a person's tab
+            # does. Its network log tells how many times it fetched the statistics.
+            spawn "$prefix.chromium" taskset -c 0 chromium --headless=new --no-sandbox \
+                --disable-gpu --no-first-run --user-data-dir="$WORK/chromium-$round" \
+                --log-net-log="$prefix.netlog" --remote-debugging-port=0 "$base/"
+        else
+            spawn "$prefix.poll" taskset -c 0 bash -c "$POLL_SCRIPT" _ "$base" "$pid" \
+                $((DURATION + GRACE)) "$variant"
+        fi
         poller=$LAST_PID
     fi
     # http_basic exits 0 (no failure) when nginx answers every request.
     wait_bounded "$pid" $((DURATION + GRACE)) "$variant" || log "warning: $variant exited non-zero"
     local ticks=$LAST_TICKS
-    if [[ -n $poller ]]; then
+    if [[ $variant == browser ]]; then
+        kill -TERM "$poller" 2>/dev/null || true
+        wait_bounded "$poller" 10 chromium || true
+        local fetched
+        # One request of the page: its request line, logged by a couple of events of
+        # the same source.
+        fetched=$(grep 'GET /stats/requests HTTP' "$prefix.netlog" 2>/dev/null \
+            | grep -o '"source":{"id":[0-9]*' | sort -u | wc -l)
+        (( fetched > 0 )) || die "browser: the page fetched no statistics (see $prefix.chromium)"
+        POLLS[$variant]=$(( ${POLLS[$variant]:-0} + fetched ))
+    elif [[ -n $poller ]]; then
         wait_bounded "$poller" 5 poller || true
         POLLS[$variant]=$(( ${POLLS[$variant]:-0} + $(sed -n 's/^polls=//p' "$prefix.poll" | head -n1) ))
     fi
@@ -127,7 +154,7 @@ run_one() { # run_one VARIANT ROUND
 }
 
 for ((r = 1; r <= ROUNDS; r++)); do
-    for variant in plain web metrics; do
+    for variant in "${VARIANTS[@]}"; do
         run_one "$variant" "$r"
     done
 done
@@ -139,9 +166,12 @@ printf '\nhttp_basic, no wait, %s users, %ss x %s rounds, generator on CPU 1, ng
 printf '%-26s %11s %7s %13s %7s %6s\n' variant requests/s ratio req/CPU-s ratio polls
 printf '%-26s %11s %7s %13s %7s %6s\n' plain "$(mean "${SUM[plain]}")" 1.000 \
     "$(mean "${PER_CPU[plain]}")" 1.000 -
-for variant in web metrics; do
-    label="--web + page poller"
-    [[ $variant == metrics ]] && label="--metrics-bind + scraper"
+for variant in "${VARIANTS[@]:1}"; do
+    case $variant in
+        web) label="--web + page poller" ;;
+        browser) label="--web + Chromium on page" ;;
+        metrics) label="--metrics-bind + scraper" ;;
+    esac
     printf '%-26s %11s %7s %13s %7s %6s\n' "$label" "$(mean "${SUM[$variant]}")" \
         "$(rel "${SUM[$variant]}" "${SUM[plain]}")" "$(mean "${PER_CPU[$variant]}")" \
         "$(rel "${PER_CPU[$variant]}" "${PER_CPU[plain]}")" "${POLLS[$variant]:-0}"
