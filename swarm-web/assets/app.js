@@ -107,6 +107,9 @@ function renderStatus(data) {
   $("reset-btn").hidden = !steer;
   $("start-panel").hidden = !steer || active || data.state === "stopping";
   $("edit-panel").hidden = !steer || !active;
+  // A master's page serves no downloads yet: its files are written at the end (--csv,
+  // --json, --html).
+  document.querySelector('.tabs button[data-tab="downloads"]').hidden = !steer;
   if (data.state !== lastState) {
     if (active && !["spawning", "running"].includes(lastState)) {
       $("edit-users").value = data.target_user_count;

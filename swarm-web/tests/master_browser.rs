@@ -198,16 +198,17 @@ async fn the_page_of_a_master_lists_its_workers() {
         .await
         .unwrap();
     assert_eq!(count, json!("2"));
-    // Read-only: no start form, no stop button to press, no reset.
+    // Read-only: no start form, no stop button to press, no reset, no downloads.
     let controls = b
         .execute(
             "return [document.getElementById('start-panel').hidden, \
              document.getElementById('stop-btn').disabled, \
-             document.getElementById('reset-btn').hidden]",
+             document.getElementById('reset-btn').hidden, \
+             document.querySelector('.tabs button[data-tab=\"downloads\"]').hidden]",
             vec![],
         )
         .await
         .unwrap();
-    assert_eq!(controls, json!([true, true, true]));
+    assert_eq!(controls, json!([true, true, true, true]));
     b.close().await.unwrap();
 }
