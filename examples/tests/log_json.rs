@@ -87,3 +87,18 @@ fn every_log_line_is_json_and_a_failure_names_its_run_entry_user_type_and_error(
         assert!(user["user_id"].is_u64());
     }
 }
+
+/// Plain log lines piped to a file or CI carry no colour codes (they would read as
+/// `\x1b[2m...` garbage there); a terminal still gets colour.
+#[test]
+fn plain_log_lines_to_a_pipe_have_no_colour_codes() {
+    let mut cmd = example("distributed");
+    cmd.args(["-u", "2", "-r", "2", "-t", "2s", "--only-summary"])
+        .args(["-L", "debug"])
+        .env("RUST_LOG", "swarm_core=debug")
+        .env_remove("NO_COLOR");
+    let out = run_bounded(&mut cmd, Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run started"), "no log line to check:\n{err}");
+    assert!(!err.contains('\x1b'), "colour codes in a piped log:\n{err}");
+}
