@@ -49,6 +49,14 @@ impl Aggregate {
         }
     }
 
+    /// Forget what was reported (Locust's statistics reset at `now`, epoch s); the
+    /// history's rows so far stay (the charts go on).
+    pub(crate) fn reset(&mut self, now: f64) {
+        let history = std::mem::take(&mut self.history);
+        *self = Self::new(now);
+        self.history = history;
+    }
+
     /// Add one `stats` report of `worker`.
     pub(crate) fn add(&mut self, worker: &str, report: &StatsReport) {
         for e in &report.stats {

@@ -150,7 +150,14 @@ impl Dispatcher {
             return Some((self.users.clone(), false));
         }
         let goal = (self.current + self.per_step).min(self.target);
-        while self.current < goal {
+        self.add_until(goal);
+        let more = !self.exhausted && self.current < self.target;
+        Some((self.users.clone(), more))
+    }
+
+    /// Dispatch users one by one until `goal` (or no class can be spawned).
+    fn add_until(&mut self, goal: u64) {
+        while self.current < goal && !self.workers.is_empty() {
             let Some(class) = self.fixed.next().or_else(|| self.weighted.next_name()) else {
                 self.exhausted = true;
                 break;
@@ -166,8 +173,17 @@ impl Dispatcher {
             }
             self.current += 1;
         }
-        let more = !self.exhausted && self.current < self.target;
-        Some((self.users.clone(), more))
+    }
+
+    /// Skip the steps up to `users` (at most the target) without sending them: a run
+    /// that has that many users already goes on from there. The next step adds to it.
+    pub(crate) fn fast_forward(&mut self, users: u64) {
+        self.add_until(users.min(self.target));
+    }
+
+    /// Every worker's absolute counts as dispatched so far.
+    pub(crate) fn counts(&self) -> Dispatch {
+        self.users.clone()
     }
 
     /// Users per class over all workers, as dispatched so far.
@@ -305,6 +321,28 @@ mod tests {
         let last = run_all(&mut d).pop().unwrap();
         assert_eq!(last["w_1"]["Admin"], 1);
         assert_eq!(last["w_1"]["Web"], 3);
+    }
+
+    #[test]
+    fn a_run_that_grows_goes_on_from_its_users() {
+        let workers = vec!["w_1".to_owned(), "w_2".to_owned()];
+        let classes = [class("WebsiteUser", 2), class("AdminUser", 1)];
+        let mut whole = Dispatcher::new(&workers, &classes, 9, 3.0);
+        let steps = run_all(&mut whole);
+        let mut grown = Dispatcher::new(&workers, &classes, 9, 3.0);
+        grown.fast_forward(3);
+        assert_eq!(
+            grown.counts(),
+            steps[0],
+            "the first 3 users as a whole ramp gives them"
+        );
+        let rest = run_all(&mut grown);
+        assert_eq!(rest, steps[1..], "then the same steps");
+        let mut down = Dispatcher::new(&workers, &classes, 2, 1.0);
+        down.fast_forward(100);
+        let total: u64 = down.counts().values().flat_map(BTreeMap::values).sum();
+        assert_eq!(total, 2, "capped at the target");
+        assert!(down.next_step().is_none());
     }
 
     #[test]
