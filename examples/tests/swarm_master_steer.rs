@@ -215,8 +215,13 @@ fn a_master_is_started_changed_and_stopped_over_http() {
             rows.iter()
                 .any(|r| r["name"] == name && r["num_requests"].as_u64() > Some(0))
         };
-        has("/index.html") && has("/fail") && has("/status")
+        has("/index.html")
+            && has("/fail")
+            && has("/status")
+            && v["current_rps"].as_f64() > Some(0.0)
     });
+    let total_row = v["stats"].as_array().unwrap().last().unwrap();
+    assert_eq!(total_row["current_rps"], v["current_rps"], "{v}");
     let total = v["stats"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(total["name"], "Aggregated");
     assert!(total["num_requests"].as_u64().unwrap() <= target.total());

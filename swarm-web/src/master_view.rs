@@ -306,9 +306,23 @@ pub(crate) fn stats_json(v: &MasterView, host: Option<&str>, steer: bool) -> Val
             })
         })
         .collect();
+    let active = matches!(v.state.as_str(), "spawning" | "running");
+    let (rps, fails) = match &v.snapshot {
+        Some(snap) if active => current_rates(snap),
+        _ => (0.0, 0.0),
+    };
+    // The workers' rows have no window of their own: the total's goes on the
+    // `Aggregated` row.
+    if let Some(total) = out["stats"].as_array_mut().and_then(|rows| {
+        rows.iter_mut()
+            .find(|r| r["name"] == "Aggregated" && r["method"] == "")
+    }) {
+        total["current_rps"] = json!(rps);
+        total["current_fail_per_sec"] = json!(fails);
+    }
     let more = json!({
-        "current_rps": 0.0,
-        "current_fail_per_sec": 0.0,
+        "current_rps": rps,
+        "current_fail_per_sec": fails,
         "current_response_time_percentiles": {
             "response_time_percentile_0.5": 0,
             "response_time_percentile_0.95": 0,
@@ -325,6 +339,20 @@ pub(crate) fn stats_json(v: &MasterView, host: Option<&str>, steer: bool) -> Val
         o.extend(m);
     }
     out
+}
+
+/// Requests and failures per second over the history's last 10 rows (Locust's
+/// "current" window; the workers report every 3 s, so one row alone jumps).
+fn current_rates(snap: &Snapshot) -> (f64, f64) {
+    let rows = &snap.history[snap.history.len().saturating_sub(10)..];
+    if rows.is_empty() {
+        return (0.0, 0.0);
+    }
+    let n = rows.len() as f64;
+    (
+        rows.iter().map(|r| r.rps).sum::<f64>() / n,
+        rows.iter().map(|r| r.fails_per_sec).sum::<f64>() / n,
+    )
 }
 
 /// The `Aggregated` row from the request and failure counts alone.

@@ -96,6 +96,8 @@ struct Master {
     stopped_at: Option<f64>,
     /// Where the run is.
     stage: Stage,
+    /// Users in the last `spawn`s sent, over all workers.
+    dispatched: u64,
     /// When the run time is over.
     run_deadline: Option<Instant>,
     /// The host the run's users go to.
@@ -162,6 +164,8 @@ pub(crate) async fn run(
     } else {
         0
     };
+    // Commands are taken (or refused with a reason) from when the endpoint shows.
+    let commands = handle.open();
     handle.update(|s| {
         s.endpoint = Some(server.endpoint.clone());
         s.phase = MasterPhase::WaitingForWorkers;
@@ -192,9 +196,10 @@ pub(crate) async fn run(
         run_start: epoch_now(),
         stopped_at: None,
         stage: Stage::Idle,
+        dispatched: 0,
         run_deadline: None,
         host: host_string(&config),
-        commands: handle.open(),
+        commands,
         closed: None,
         config: config.clone(),
         options: options.clone(),

@@ -149,6 +149,7 @@ impl Master {
     async fn send_spawns(&mut self, step: dispatch::Dispatch) {
         let timestamp = epoch_now();
         let step_users: u64 = step.values().flat_map(BTreeMap::values).sum();
+        self.dispatched = step_users;
         tracing::info!(
             "dispatch step: {step_users} users over {} workers",
             step.len()
@@ -174,7 +175,8 @@ impl Master {
     pub(super) async fn begin(&mut self, run: &Start, classes: &[UserClass]) {
         let workers = self.ready_workers();
         let fresh = !self.stage.active();
-        let current = self.reported_users();
+        // What the workers were told last (their reports may lag behind it).
+        let current = if fresh { 0 } else { self.dispatched };
         if fresh {
             let now = epoch_now();
             self.agg = Aggregate::new(now);
