@@ -2,7 +2,7 @@
 //! and one real Python Locust worker against the demo target, steered over HTTP with
 //! Locust's routes: it waits for the browser; `POST /swarm` with bad values gets a 400
 //! and starts nothing; a start spreads the users over both workers as Locust's
-//! dispatcher; a new user count re-dispatches them; the downloads give the CSV, JSON and
+//! dispatcher; a higher or lower user count re-dispatches them; the downloads give the CSV, JSON and
 //! HTML reports of the master's statistics; `POST /stop` sends the workers back to
 //! ready, and the master starts again; SIGTERM ends it and its workers.
 
@@ -279,6 +279,13 @@ fn a_master_is_started_changed_and_stopped_over_http() {
         "{after}"
     );
     assert_eq!(after["state"], "running");
+    // Fewer users: the last come go first, 1 left on each worker.
+    let (status, _, body) = http(web, "POST", "/swarm", "user_count=2&spawn_rate=10").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Users changed"), "{body}");
+    until(web, "2 users running, 1 a worker", &log, |v| {
+        v["state"] == "running" && users(v) == [1, 1] && v["target_user_count"] == 2
+    });
 
     // Stop: the workers go back to ready, without users; the master stays up.
     let (status, _, body) = http(web, "POST", "/stop", "").unwrap();
@@ -295,8 +302,15 @@ fn a_master_is_started_changed_and_stopped_over_http() {
     let (status, _, body) = http(web, "POST", "/swarm", "user_count=2&spawn_rate=10").unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Swarming started"), "{body}");
-    until(web, "2 users running, 1 a worker", &log, |v| {
-        v["state"] == "running" && users(v) == [1, 1]
+    // A fresh start begins with fresh statistics (as Locust's): wait for a failure of
+    // this run, so the exit code says it.
+    until(web, "2 users running, 1 a worker, and a /fail", &log, |v| {
+        v["state"] == "running"
+            && users(v) == [1, 1]
+            && v["stats"].as_array().is_some_and(|rows| {
+                rows.iter()
+                    .any(|r| r["name"] == "/fail" && r["num_failures"].as_u64() > Some(0))
+            })
     });
 
     // SIGTERM: the master stops and quits its workers, writes its report and exits.

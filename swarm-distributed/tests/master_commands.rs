@@ -1,8 +1,8 @@
 //! A steered Swarm master (`LocustMaster`, in-process, port 0, `MasterHandle::steer`)
 //! with `-u 1` and a protocol-level worker driven by hand over ZeroMQ: the commands of
 //! [`MasterHandle::command`] become the messages a Locust master sends. A start before
-//! the workers are there is refused (the run starts by itself with `-u`); more users
-//! re-dispatch (`spawn` of the new absolute counts); bad values are refused; a stop
+//! the workers are there is refused (the run starts by itself with `-u`); more or fewer
+//! users re-dispatch (`spawn` of the new absolute counts); bad values are refused; a stop
 //! sends `stop` and leaves the master up, its worker ready; a new start (with another
 //! host and a run time) sends `spawn` again, and its run time ends the test (`stop`,
 //! `quit`) as headless.
@@ -173,6 +173,15 @@ fn commands_become_the_messages_of_a_locust_master() {
         );
         assert_eq!(handle.status().target_users, 3);
         running(&mut link, &more).await;
+        // Fewer users: a spawn of the lower count.
+        let fewer = handle.command(start(1, 100.0)).await.unwrap();
+        assert_eq!(fewer, "Users changed");
+        let less = spawned(&mut link, WorkerState::Running).await;
+        assert_eq!(
+            less.user_classes_count,
+            BTreeMap::from([("Tester".to_owned(), 1)])
+        );
+        running(&mut link, &less).await;
         // Bad values, and what only a start can set.
         for (bad, needle) in [
             (start(3, 0.0), "spawn_rate"),

@@ -157,6 +157,26 @@ fn api_workers(stats: &Value) -> Vec<(String, u64)> {
     out
 }
 
+/// The Workers table and `/stats/requests`'s workers, once they agree (at most 300
+/// tries, 300 ms apart), or as last seen.
+async fn same_workers(
+    b: &Client,
+    c: &reqwest::Client,
+    base: &str,
+) -> (Vec<(String, u64)>, Vec<(String, u64)>) {
+    let mut seen = (Vec::new(), Vec::new());
+    for _ in 0..300 {
+        let page = table_workers(b).await;
+        let api = api_workers(&get_json(c, &format!("{base}/stats/requests")).await);
+        if page == api && !api.is_empty() {
+            return (page, api);
+        }
+        seen = (page, api);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    seen
+}
+
 /// The stats table's (method, name, requests, failures), and the same of the JSON.
 async fn table_rows(b: &Client) -> Value {
     b.execute(
@@ -278,33 +298,33 @@ async fn a_master_is_steered_from_its_page() {
         "3 users a worker: {}",
         workers_table(&b).await
     );
-    // The Workers table shows what /stats/requests says.
-    let stats = get_json(&c, &format!("{base}/stats/requests")).await;
-    assert_eq!(table_workers(&b).await, api_workers(&stats));
-    assert!(api_workers(&stats).iter().all(|(_, u)| *u == 3));
+    // The Workers table shows what /stats/requests says (a worker's report may move
+    // its count between two polls of the page: compare until they agree).
+    let (page, api) = same_workers(&b, &c, &base).await;
+    assert_eq!(page, api, "the Workers table shows /stats/requests");
+    assert!(api.iter().all(|(_, u)| *u == 3), "{api:?}");
     // The stats table shows the workers' statistics as /stats/requests (both change
     // every 3 s as the workers report: compare until one poll of the page agrees).
     assert!(
         until(
             &b,
-            "return [...document.querySelectorAll('#stats-table tbody tr')].some(tr => \
-             tr.dataset.name === '/index.html' && Number(tr.cells[2].textContent) > 0)"
+            "const rows = [...document.querySelectorAll('#stats-table tbody tr')]; \
+             return ['/index.html', '/status', '/fail'].every(n => rows.some(tr => \
+             tr.dataset.name === n && Number(tr.cells[2].textContent) > 0))"
         )
         .await,
-        "a /index.html row with requests"
+        "rows with requests for /index.html, /status and /fail"
     );
     let mut same = false;
     let (mut page, mut api) = (Value::Null, Value::Null);
-    for _ in 0..100 {
-        let stats = get_json(&c, &format!("{base}/stats/requests")).await;
-        api = api_rows(&stats);
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+    for _ in 0..300 {
         page = table_rows(&b).await;
-        let again = api_rows(&get_json(&c, &format!("{base}/stats/requests")).await);
-        if page == api && again == api {
+        api = api_rows(&get_json(&c, &format!("{base}/stats/requests")).await);
+        if page == api {
             same = true;
             break;
         }
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert!(
         same,
@@ -342,7 +362,9 @@ async fn a_master_is_steered_from_its_page() {
     );
     let stats = get_json(&c, &format!("{base}/stats/requests")).await;
     assert_eq!(stats["state"], "stopped");
-    assert_eq!(table_workers(&b).await, api_workers(&stats));
+    let (page, api) = same_workers(&b, &c, &base).await;
+    assert_eq!(page, api, "the Workers table shows /stats/requests");
+    assert!(api.iter().all(|(_, u)| *u == 0), "{api:?}");
     screenshot(&b, "web_ui_master_stopped.png").await;
     b.close().await.unwrap();
 }

@@ -169,8 +169,8 @@ pub(super) type Command = (MasterCommand, oneshot::Sender<Result<String, Command
 #[non_exhaustive]
 pub enum MasterCommand {
     /// Start a run of `users` users over the ready workers, `spawn_rate` a second (as
-    /// Locust's dispatcher splits them); while one runs, change its users (more users
-    /// come at `spawn_rate`, fewer go at once) and spawn rate.
+    /// Locust's dispatcher splits them); while one runs, change its users (they come or
+    /// go at `spawn_rate`, the last come first to go) and spawn rate.
     Start {
         /// Users over all workers.
         users: u64,

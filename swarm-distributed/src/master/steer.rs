@@ -183,6 +183,9 @@ impl Master {
             self.run_start = now;
             self.stopped_at = None;
             self.started = true;
+            // The page shows the new run's (empty) statistics at once.
+            self.publish();
+            self.publish_snapshot();
             self.run_deadline = run.run_time.map(|t| Instant::now() + t);
             if run.host.is_some() {
                 self.host.clone_from(&run.host);
@@ -223,19 +226,20 @@ impl Master {
             s.phase = MasterPhase::Spawning;
             s.target_users = users;
         });
-        let mut dispatcher = Dispatcher::new(&workers, classes, run.users, run.spawn_rate);
-        if !fresh && run.users <= current {
-            // Fewer users: the new counts at once.
-            dispatcher.fast_forward(run.users);
+        // From the users running (spread over the ready workers as a ramp from zero
+        // would), up or down to the new count at the spawn rate.
+        let mut dispatcher =
+            Dispatcher::new(&workers, classes, run.users.max(current), run.spawn_rate);
+        dispatcher.fast_forward(current);
+        dispatcher.retarget(run.users);
+        if !fresh && run.users == current {
+            // The same count (a new spawn rate): the counts once more.
             self.send_spawns(dispatcher.counts()).await;
             self.stage = Stage::Settling {
-                total: dispatcher.totals().values().sum(),
+                total: current,
                 until: Instant::now() + self.options.ramp_up_report_wait,
             };
             return;
-        }
-        if !fresh {
-            dispatcher.fast_forward(current);
         }
         self.stage = Stage::Ramping {
             dispatcher,
