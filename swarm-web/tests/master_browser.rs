@@ -1,10 +1,14 @@
 //! A master steered from its web UI in headless Chromium: the `distributed` example of
 //! `swarm-examples` (build it first: `cargo build -p swarm-examples --examples`) as a
 //! master with `--web` and no `-u`, one Swarm worker and one real Python Locust worker
-//! (`peers/start locust`) against the demo target. From the page: start a run, change
-//! its users, see the Workers table and the stats table show what `/stats/requests`
-//! says, and stop it (the workers go back to ready).
-//! The screenshot goes to `target/artifacts/web_ui_master.png`.
+//! (`peers/start locust`) against the demo target, steered with the page's forms and
+//! buttons alone: start 4 users (2 a worker), raise them to 6 and lower them to 2 (the
+//! Workers table and the header follow, and agree with `/stats/requests`), see the
+//! stats table show the workers' statistics as `/stats/requests`, stop (the workers go
+//! back to ready, without users) and start again. Screenshots go to `target/artifacts/`:
+//! `web_ui_master_ready.png`, `web_ui_master.png` (6 users), `web_ui_master_fewer.png`,
+//! `web_ui_master_stopped.png`, and `web_ui_master_failed_*.png` when a step is not
+//! reached.
 
 #[path = "common/chrome.rs"]
 mod chrome;
@@ -111,15 +115,80 @@ impl Drop for Locust {
 }
 
 /// Run `script` in the page until it returns `true` (at most 300 times, 200 ms apart);
-/// whether it did.
-async fn until(b: &Client, script: &str) -> bool {
+/// if it never does, a screenshot `web_ui_master_failed_WHAT.png` and a panic saying
+/// what was awaited, with the Workers table and the page's message.
+async fn wait_page(b: &Client, what: &str, script: &str) {
+    let mut last = Value::Null;
     for _ in 0..300 {
-        if b.execute(script, vec![]).await.unwrap() == json!(true) {
-            return true;
+        last = b.execute(script, vec![]).await.unwrap();
+        if last == json!(true) {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    false
+    let name = what.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    screenshot(b, &format!("web_ui_master_failed_{name}.png")).await;
+    panic!(
+        "{what}: not reached (last {last}); workers {}; message {:?}",
+        workers_table(b).await,
+        message(b).await
+    );
+}
+
+/// The page's message (the answer to its last command).
+async fn message(b: &Client) -> String {
+    b.find(Locator::Id("message"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Fill in the users and spawn rate of a form (`start` or `edit`) and submit it.
+async fn submit(b: &Client, form: &str, users: &str, rate: &str) {
+    set(b, &format!("{form}-users"), users).await;
+    set(b, &format!("{form}-rate"), rate).await;
+    click(b, &format!("{form}-btn")).await;
+}
+
+async fn click(b: &Client, id: &str) {
+    b.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The page shows `state`, `message` (the answer to its last command), these users on
+/// the workers' rows (sorted) and `users` in all.
+fn shows(state: &str, message: &str, per_worker: &str, users: u64) -> String {
+    format!(
+        "return document.getElementById('state').textContent === '{state}' && \
+         document.getElementById('message').textContent === '{message}' && \
+         document.getElementById('users').textContent === '{users}' && \
+         [...document.querySelectorAll('#workers-table tbody tr')].map(tr => \
+         tr.cells[2].textContent).sort().join() === '{per_worker}'"
+    )
+}
+
+/// `/stats/requests` says `state` with `target` users asked and `users` running, and
+/// the Workers table shows its workers (`per_worker` users each).
+async fn agree(
+    b: &Client,
+    c: &reqwest::Client,
+    base: &str,
+    (state, target, users, per_worker): (&str, u64, u64, u64),
+) {
+    let (page, api) = same_workers(b, c, base).await;
+    assert_eq!(page, api, "the Workers table shows /stats/requests");
+    assert_eq!(api.len(), 2, "{api:?}");
+    assert!(api.iter().all(|(_, u)| *u == per_worker), "{api:?}");
+    let stats = get_json(c, &format!("{base}/stats/requests")).await;
+    assert_eq!(stats["state"], state, "{stats}");
+    assert_eq!(stats["target_user_count"], target, "{stats}");
+    assert_eq!(stats["user_count"], users, "{stats}");
 }
 
 /// The Workers table's (id, users), sorted.
@@ -245,76 +314,52 @@ async fn a_master_is_steered_from_its_page() {
     let b = driver.session(1280, 1000, json!({})).await;
     b.goto(&format!("{base}/")).await.unwrap();
     // Both workers ready, and the start form offered.
-    assert!(
-        until(
-            &b,
-            "return document.getElementById('worker-count').textContent === '2' && \
-             [...document.querySelectorAll('#workers-table tbody tr')].every(tr => \
-             tr.cells[1].textContent === 'ready') && \
-             !document.getElementById('start-panel').hidden"
-        )
-        .await,
-        "two ready workers and the start form: {}",
-        workers_table(&b).await
-    );
-    // Start 4 users from the form.
-    set(&b, "start-users", "4").await;
-    set(&b, "start-rate", "10").await;
-    b.find(Locator::Id("start-btn"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert!(
-        until(
-            &b,
-            "return document.getElementById('state').textContent === 'running' && \
-             [...document.querySelectorAll('#workers-table tbody tr')].map(tr => \
-             tr.cells[2].textContent).join() === '2,2'"
-        )
-        .await,
-        "running, 2 users a worker: {}",
-        workers_table(&b).await
-    );
-    // Change to 6 users from the edit form.
-    assert!(until(&b, "return !document.getElementById('edit-panel').hidden").await);
-    set(&b, "edit-users", "6").await;
-    set(&b, "edit-rate", "10").await;
-    b.find(Locator::Id("edit-btn"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert!(
-        until(
-            &b,
-            "return [...document.querySelectorAll('#workers-table tbody tr')].map(tr => \
-             tr.cells[2].textContent).join() === '3,3' && \
-             document.getElementById('users').textContent === '6'"
-        )
-        .await,
-        "3 users a worker: {}",
-        workers_table(&b).await
-    );
-    // The Workers table shows what /stats/requests says (a worker's report may move
-    // its count between two polls of the page: compare until they agree).
-    let (page, api) = same_workers(&b, &c, &base).await;
-    assert_eq!(page, api, "the Workers table shows /stats/requests");
-    assert!(api.iter().all(|(_, u)| *u == 3), "{api:?}");
+    wait_page(
+        &b,
+        "two ready workers and the start form",
+        "return document.getElementById('worker-count').textContent === '2' && \
+         [...document.querySelectorAll('#workers-table tbody tr')].every(tr => \
+         tr.cells[1].textContent === 'ready') && \
+         !document.getElementById('start-panel').hidden",
+    )
+    .await;
+    screenshot(&b, "web_ui_master_ready.png").await;
+
+    // Start 4 users from the form: 2 on each worker (Locust's dispatcher).
+    submit(&b, "start", "4", "10").await;
+    wait_page(
+        &b,
+        "running, 2 users a worker",
+        &shows("running", "Swarming started", "2,2", 4),
+    )
+    .await;
+    agree(&b, &c, &base, ("running", 4, 4, 2)).await;
+
+    // Up to 6 users from the edit form: 3 on each.
+    wait_page(
+        &b,
+        "the edit form",
+        "return !document.getElementById('edit-panel').hidden",
+    )
+    .await;
+    submit(&b, "edit", "6", "10").await;
+    wait_page(
+        &b,
+        "6 users, 3 a worker",
+        &shows("running", "Users changed", "3,3", 6),
+    )
+    .await;
+    agree(&b, &c, &base, ("running", 6, 6, 3)).await;
     // The stats table shows the workers' statistics as /stats/requests (both change
     // every 3 s as the workers report: compare until one poll of the page agrees).
-    assert!(
-        until(
-            &b,
-            "const rows = [...document.querySelectorAll('#stats-table tbody tr')]; \
-             return ['/index.html', '/status', '/fail'].every(n => rows.some(tr => \
-             tr.dataset.name === n && Number(tr.cells[2].textContent) > 0))"
-        )
-        .await,
-        "rows with requests for /index.html, /status and /fail"
-    );
+    wait_page(
+        &b,
+        "rows with requests for /index.html, /status and /fail",
+        "const rows = [...document.querySelectorAll('#stats-table tbody tr')]; \
+         return ['/index.html', '/status', '/fail'].every(n => rows.some(tr => \
+         tr.dataset.name === n && Number(tr.cells[2].textContent) > 0))",
+    )
+    .await;
     let mut same = false;
     let (mut page, mut api) = (Value::Null, Value::Null);
     for _ in 0..300 {
@@ -340,31 +385,50 @@ async fn a_master_is_steered_from_its_page() {
         .await
         .unwrap();
     assert_eq!(tab, json!(false), "the Downloads tab shows");
+    // The workers' memory comes with their heartbeats once sampled (every 5 s).
+    wait_page(
+        &b,
+        "the workers' memory",
+        "const rows = [...document.querySelectorAll('#workers-table tbody tr')]; \
+         return rows.length === 2 && rows.every(tr => Number(tr.cells[4].textContent) > 0)",
+    )
+    .await;
     screenshot(&b, "web_ui_master.png").await;
+
+    // Down to 2 users from the edit form (they go at the spawn rate, the last come
+    // first): 1 on each worker.
+    submit(&b, "edit", "2", "1").await;
+    wait_page(
+        &b,
+        "2 users, 1 a worker",
+        &shows("running", "Users changed", "1,1", 2),
+    )
+    .await;
+    agree(&b, &c, &base, ("running", 2, 2, 1)).await;
+    screenshot(&b, "web_ui_master_fewer.png").await;
+
     // Stop: the workers go back to ready with no users; the start form comes back.
-    b.find(Locator::Id("stop-btn"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert!(
-        until(
-            &b,
-            "return document.getElementById('state').textContent === 'stopped' && \
-             [...document.querySelectorAll('#workers-table tbody tr')].every(tr => \
-             tr.cells[1].textContent === 'ready' && tr.cells[2].textContent === '0') && \
-             !document.getElementById('start-panel').hidden"
-        )
-        .await,
-        "stopped, workers ready: {}",
-        workers_table(&b).await
-    );
-    let stats = get_json(&c, &format!("{base}/stats/requests")).await;
-    assert_eq!(stats["state"], "stopped");
-    let (page, api) = same_workers(&b, &c, &base).await;
-    assert_eq!(page, api, "the Workers table shows /stats/requests");
-    assert!(api.iter().all(|(_, u)| *u == 0), "{api:?}");
+    click(&b, "stop-btn").await;
+    wait_page(
+        &b,
+        "stopped, workers ready",
+        "return document.getElementById('state').textContent === 'stopped' && \
+         document.getElementById('message').textContent === 'Stopping' && \
+         [...document.querySelectorAll('#workers-table tbody tr')].every(tr => \
+         tr.cells[1].textContent === 'ready' && tr.cells[2].textContent === '0') && \
+         !document.getElementById('start-panel').hidden",
+    )
+    .await;
+    agree(&b, &c, &base, ("stopped", 0, 0, 0)).await;
     screenshot(&b, "web_ui_master_stopped.png").await;
+
+    // And start again from the form: 1 user on one worker.
+    submit(&b, "start", "1", "10").await;
+    wait_page(
+        &b,
+        "running again, 1 user",
+        &shows("running", "Swarming started", "0,1", 1),
+    )
+    .await;
     b.close().await.unwrap();
 }
