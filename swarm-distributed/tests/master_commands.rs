@@ -2,7 +2,8 @@
 //! with `-u 1` and a protocol-level worker driven by hand over ZeroMQ: the commands of
 //! [`MasterHandle::command`] become the messages a Locust master sends. A start before
 //! the workers are there is refused (the run starts by itself with `-u`); more or fewer
-//! users re-dispatch (`spawn` of the new absolute counts); bad values are refused; a stop
+//! users re-dispatch (`spawn` of the new absolute counts; fewer go one step at a time at
+//! the spawn rate, as more come); bad values are refused; a stop
 //! sends `stop` and leaves the master up, its worker ready; a new start (with another
 //! host and a run time) sends `spawn` again, and its run time ends the test (`stop`,
 //! `quit`) as headless.
@@ -173,15 +174,20 @@ fn commands_become_the_messages_of_a_locust_master() {
         );
         assert_eq!(handle.status().target_users, 3);
         running(&mut link, &more).await;
-        // Fewer users: a spawn of the lower count.
-        let fewer = handle.command(start(1, 100.0)).await.unwrap();
+        // Fewer users: they go at the spawn rate (1 a second), a spawn of each lower
+        // count.
+        let fewer = handle.command(start(1, 1.0)).await.unwrap();
         assert_eq!(fewer, "Users changed");
-        let less = spawned(&mut link, WorkerState::Running).await;
-        assert_eq!(
-            less.user_classes_count,
-            BTreeMap::from([("Tester".to_owned(), 1)])
-        );
-        running(&mut link, &less).await;
+        assert_eq!(handle.status().target_users, 1);
+        for users in [2, 1] {
+            let less = spawned(&mut link, WorkerState::Running).await;
+            assert_eq!(
+                less.user_classes_count,
+                BTreeMap::from([("Tester".to_owned(), users)])
+            );
+            running(&mut link, &less).await;
+        }
+        phase(&handle, MasterPhase::Running).await;
         // Bad values, and what only a start can set.
         for (bad, needle) in [
             (start(3, 0.0), "spawn_rate"),
