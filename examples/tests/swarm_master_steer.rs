@@ -2,8 +2,8 @@
 //! and one real Python Locust worker against the demo target, steered over HTTP with
 //! Locust's routes: it waits for the browser; `POST /swarm` with bad values gets a 400
 //! and starts nothing; a start spreads the users over both workers as Locust's
-//! dispatcher; a higher or lower user count re-dispatches them; the downloads give the CSV, JSON and
-//! HTML reports of the master's statistics; `POST /stop` sends the workers back to
+//! dispatcher; a higher or lower user count re-dispatches them; the downloads give the
+//! CSV, JSON and HTML reports of the master's statistics; `POST /stop` sends the workers back to
 //! ready, and the master starts again; SIGTERM ends it and its workers.
 
 mod common;
@@ -142,14 +142,19 @@ fn a_master_is_started_changed_and_stopped_over_http() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let first = stats(web);
-    assert_eq!(first["read_only"], false, "a steerable master: {first}");
-    assert_eq!(first["state"], "ready", "{first}");
+    assert_eq!(
+        first["read_only"],
+        false,
+        "a steerable master: {first}\nlog:\n{}",
+        log()
+    );
+    assert_eq!(first["state"], "ready", "{first}\nlog:\n{}", log());
     // Nothing to download before a run, and no start without a worker.
-    let (status, _, _) = http(web, "GET", "/stats/requests/csv", "").unwrap();
-    assert_eq!(status, 404);
+    let (status, _, body) = http(web, "GET", "/stats/requests/csv", "").unwrap();
+    assert_eq!(status, 404, "{body}\nlog:\n{}", log());
     let (status, _, body) = http(web, "POST", "/swarm", "user_count=2&spawn_rate=1").unwrap();
-    assert_eq!(status, 400, "{body}");
-    assert!(body.contains("no worker"), "{body}");
+    assert_eq!(status, 400, "{body}\nlog:\n{}", log());
+    assert!(body.contains("no worker"), "{body}\nlog:\n{}", log());
 
     let swarm = Kill(Some(swarm_worker(&port.to_string())));
     let python = Peer::start(
