@@ -341,18 +341,13 @@ pub(crate) fn stats_json(v: &MasterView, host: Option<&str>, steer: bool) -> Val
     out
 }
 
-/// Requests and failures per second over the history's last 10 rows (Locust's
-/// "current" window; the workers report every 3 s, so one row alone jumps).
+/// Requests and failures per second of the history's last row (the master's rows
+/// carry its rates over the last 10 s, Locust's "current" window: the workers report
+/// every 3 s, so a rate over one second alone jumps).
 fn current_rates(snap: &Snapshot) -> (f64, f64) {
-    let rows = &snap.history[snap.history.len().saturating_sub(10)..];
-    if rows.is_empty() {
-        return (0.0, 0.0);
-    }
-    let n = rows.len() as f64;
-    (
-        rows.iter().map(|r| r.rps).sum::<f64>() / n,
-        rows.iter().map(|r| r.fails_per_sec).sum::<f64>() / n,
-    )
+    snap.history
+        .last()
+        .map_or((0.0, 0.0), |r| (r.rps, r.fails_per_sec))
 }
 
 /// The `Aggregated` row from the request and failure counts alone.
