@@ -21,16 +21,21 @@
 //! locust -f peers/locustfiles/dist_http.py --worker &
 //! ```
 //!
-//! Add `--web` to the master to watch it and its workers on <http://127.0.0.1:8089>
-//! (read-only: `GET /stats/requests` carries Locust's `workers` list).
+//! Add `--web` to the master to steer it from <http://127.0.0.1:8089> as Locust's master
+//! UI: without `-u` it waits for a start from the browser (Locust's `POST /swarm`, `POST
+//! /stop`, `POST /stats/reset`), the page lists its workers (`GET /stats/requests`
+//! carries Locust's `workers` list) and offers the downloads; `--metrics-bind` serves the
+//! workers' statistics to Prometheus.
 //!
 //! `WebsiteUser` (weight 2) reads pages and now and then hits `/fail` (a counted
 //! failure); `AdminUser` (weight 1) checks `/status`. The Locust master matches its user
 //! classes to these types by name.
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use swarm_core::prelude::*;
-use swarm_distributed::{MasterHandle, MasterPhase};
+use swarm_distributed::{MasterCommand, MasterHandle, MasterPhase};
 use swarm_http::HttpClient;
 
 struct WebsiteUser {
@@ -108,10 +113,15 @@ fn master_view(handle: &MasterHandle) -> swarm_web::MasterView {
         MasterPhase::Stopped => "stopped",
         _ => "ready",
     };
-    let workers: Vec<swarm_web::WorkerRow> = status
-        .workers
+    let live: Vec<_> = status.workers.iter().filter(|w| !w.quit).collect();
+    let mut user_counts = std::collections::BTreeMap::new();
+    for w in &live {
+        for (class, n) in &w.user_classes_count {
+            *user_counts.entry(class.clone()).or_default() += n;
+        }
+    }
+    let workers: Vec<swarm_web::WorkerRow> = live
         .iter()
-        .filter(|w| !w.quit)
         .map(|w| swarm_web::WorkerRow {
             id: w.id.clone(),
             state: w.state.to_string(),
@@ -128,6 +138,49 @@ fn master_view(handle: &MasterHandle) -> swarm_web::MasterView {
         failures: status.failures,
         workers,
         snapshot: handle.snapshot(),
+        user_counts,
+    }
+}
+
+/// The web UI's link to the master: its view, its commands, its report so far.
+struct Link(MasterHandle);
+
+impl swarm_web::MasterLink for Link {
+    fn view(&self) -> swarm_web::MasterView {
+        master_view(&self.0)
+    }
+
+    fn connect(&self) -> bool {
+        self.0.steer();
+        true
+    }
+
+    fn command(
+        &self,
+        command: swarm_web::MasterCommand,
+    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>> {
+        let command = match command {
+            swarm_web::MasterCommand::Start {
+                users,
+                spawn_rate,
+                host,
+                run_time,
+            } => MasterCommand::Start {
+                users: u64::from(users),
+                spawn_rate,
+                host,
+                run_time,
+            },
+            swarm_web::MasterCommand::Stop => MasterCommand::Stop,
+            swarm_web::MasterCommand::ResetStats => MasterCommand::ResetStats,
+            other => return Box::pin(async move { Err(format!("not taken: {other:?}")) }),
+        };
+        let handle = self.0.clone();
+        Box::pin(async move { handle.command(command).await.map_err(|e| e.to_string()) })
+    }
+
+    fn report(&self) -> Option<(swarm_core::Report, bool)> {
+        self.0.report()
     }
 }
 
@@ -136,7 +189,7 @@ fn main() -> std::process::ExitCode {
     let handle = master.handle();
     swarm_http::app()
         .mode(swarm_distributed::LocustWorker::new())
-        // `--master --web`: the master's run, and a read-only page of it and its workers.
-        .mode(swarm_web::WebUi::new().beside_master(master, move || master_view(&handle)))
+        // `--master --web`: the master's run, steered and watched from the browser.
+        .mode(swarm_web::WebUi::new().beside_master(master, Link(handle)))
         .main()
 }

@@ -2,7 +2,8 @@
 //! two real Swarm workers against the demo target: the web UI's `GET /stats/requests`
 //! lists both workers in Locust's shape (`id`, `state`, `user_count`, `cpu_usage`,
 //! `memory_usage`, and `worker_count`) and the workers' statistics per entry while the
-//! run goes on, and refuses to steer it.
+//! run goes on; with `-u` the run starts by itself and ends with its run time, as
+//! headless. (Steering from the web UI: `swarm_master_steer.rs`.)
 
 mod common;
 
@@ -97,7 +98,7 @@ fn a_master_with_web_lists_its_workers() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(first["workers"], Value::Array(vec![]), "{first}");
-    assert_eq!(first["read_only"], true);
+    assert_eq!(first["read_only"], false, "the page steers the master");
     let page = http(web, "GET", "/").unwrap().1;
     assert!(
         page.contains("workers-table"),
@@ -178,10 +179,10 @@ fn a_master_with_web_lists_its_workers() {
             .is_some_and(|e| e.iter().any(|e| e["name"] == "/fail")),
         "{v}"
     );
-    // The run is the command line's: the page shows it, it does not steer it.
-    let (status, body) = http(web, "POST", "/stop").unwrap();
-    assert_eq!(status, 409, "{body}");
-    assert!(body.contains("only shows it"), "{body}");
+    // A bad start is refused, and the run goes on.
+    let (status, body) = http(web, "POST", "/swarm").unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("missing user_count"), "{body}");
     let out = wait_bounded(master.0.take().unwrap(), LIMIT);
     // /fail answers 500: failures, so exit code 1, as without --web.
     assert_eq!(out.status.code(), Some(1), "{}", master_log());
@@ -193,8 +194,7 @@ fn a_master_with_web_lists_its_workers() {
 }
 
 /// `--master --web` keeps the web UI's rules: no non-loopback bind without credentials,
-/// `--metrics-bind` is refused (not built for a master yet), and with credentials every
-/// route needs them.
+/// and with credentials every route needs them.
 #[test]
 fn a_master_with_web_refuses_bad_setups_and_checks_credentials() {
     let _serial = serial();
@@ -232,12 +232,6 @@ fn a_master_with_web_refuses_bad_setups_and_checks_credentials() {
     let (code, err) = run(&["--web-host", "0.0.0.0", "--web-port", "0"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("without credentials"), "{err}");
-    let (code, err) = run(&["--metrics-bind", "127.0.0.1:0"]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(
-        err.contains("--metrics-bind does not go with --master"),
-        "{err}"
-    );
 
     // With credentials: 401 without them, the JSON with them; no worker comes, so the
     // master gives up after --expect-workers-max-wait (exit 3).

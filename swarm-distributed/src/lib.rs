@@ -16,8 +16,8 @@ pub use crate::heartbeat::{
     WORKER_REPORT_INTERVAL,
 };
 pub use crate::master::{
-    MasterError, MasterHandle, MasterOptions, MasterPhase, MasterStatus, WorkerInfo,
-    HEARTBEAT_LIVENESS,
+    CommandError, MasterCommand, MasterError, MasterHandle, MasterOptions, MasterPhase,
+    MasterStatus, WorkerInfo, HEARTBEAT_LIVENESS,
 };
 pub use crate::mode::{LocustMaster, LocustWorker};
 pub use crate::proto::{

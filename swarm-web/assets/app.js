@@ -101,14 +101,14 @@ function renderStatus(data) {
   $("fail-ratio").textContent = fmt(100 * data.fail_ratio, 1) + "%";
   $("host").textContent = data.host || "-";
   const active = ["spawning", "running"].includes(data.state);
-  // A master's run started on the command line is shown, not steered.
+  // A master that takes no commands is shown, not steered.
   const steer = !data.read_only;
   $("stop-btn").disabled = !steer || !active;
   $("reset-btn").hidden = !steer;
   $("start-panel").hidden = !steer || active || data.state === "stopping";
   $("edit-panel").hidden = !steer || !active;
-  // A master's page serves no downloads yet: its files are written at the end (--csv,
-  // --json, --html).
+  // A read-only master's page serves no downloads: its files are written at the end
+  // (--csv, --json, --html).
   document.querySelector('.tabs button[data-tab="downloads"]').hidden = !steer;
   if (data.state !== lastState) {
     if (active && !["spawning", "running"].includes(lastState)) {

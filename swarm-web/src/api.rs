@@ -77,7 +77,7 @@ async fn settings(State(ctl): Ctl) -> Json<serde_json::Value> {
 }
 
 /// Locust's answer to `/swarm`, with a 400 status when it is a refusal.
-fn answer(ok: Result<&str, Refused>, host: Option<&str>) -> Response {
+pub(crate) fn answer(ok: Result<&str, Refused>, host: Option<&str>) -> Response {
     match ok {
         Ok(message) => {
             Json(json!({"success": true, "message": message, "host": host})).into_response()
@@ -93,7 +93,7 @@ fn answer(ok: Result<&str, Refused>, host: Option<&str>) -> Response {
 /// Read Locust's form fields (`user_count`, `spawn_rate`, `host`, `run_time`,
 /// `user_classes`, checked by the controller); other fields (Locust's `shape_class`, ...)
 /// are ignored.
-fn parse_start(body: &[u8]) -> Result<StartRequest, Refused> {
+pub(crate) fn parse_start(body: &[u8]) -> Result<StartRequest, Refused> {
     let mut users = None;
     let mut rate = None;
     let mut req = StartRequest::default();
@@ -172,8 +172,9 @@ async fn exceptions(State(ctl): Ctl) -> Json<serde_json::Value> {
     Json(locust_json::exceptions(&ctl.current(false).await.snapshot))
 }
 
+/// The CSV downloads (Locust's routes).
 #[derive(Clone, Copy)]
-enum Csv {
+pub(crate) enum Csv {
     Requests,
     Failures,
     Exceptions,
@@ -195,6 +196,11 @@ fn download(content_type: &'static str, filename: &str, body: String) -> Respons
 
 async fn csv(State(ctl): Ctl, which: Csv) -> Response {
     let (report, _) = ctl.report().await;
+    csv_of(&report, which)
+}
+
+/// One of the CSV files of `report`, as a download.
+pub(crate) fn csv_of(report: &swarm_core::Report, which: Csv) -> Response {
     let (suffix, file) = match which {
         Csv::Requests => ("requests", None),
         Csv::Failures => ("failures", Some("_failures.csv")),
@@ -232,8 +238,9 @@ async fn csv(State(ctl): Ctl, which: Csv) -> Response {
     download("text/csv", &name, text)
 }
 
+/// `?download=` of `/stats/report`.
 #[derive(serde::Deserialize)]
-struct Download {
+pub(crate) struct Download {
     download: Option<String>,
 }
 
@@ -242,6 +249,11 @@ struct Download {
 /// of any kind, only its inline styles.
 async fn report_html(State(ctl): Ctl, Query(q): Query<Download>) -> Response {
     let (report, live) = ctl.report().await;
+    html_of(report, live, &q)
+}
+
+/// The HTML report of `report` (a run that goes on when `live`).
+pub(crate) fn html_of(report: swarm_core::Report, live: bool, q: &Download) -> Response {
     let report = if live { report.in_progress() } else { report };
     let mut res = Html(report.to_html()).into_response();
     let h = res.headers_mut();
@@ -252,7 +264,7 @@ async fn report_html(State(ctl): Ctl, Query(q): Query<Download>) -> Response {
         ),
     );
     // As Locust: any non-empty `download` makes it a file.
-    if q.download.is_some_and(|d| !d.is_empty()) {
+    if q.download.as_ref().is_some_and(|d| !d.is_empty()) {
         let name = format!(
             "attachment;filename=swarm_{}_report.html",
             report.snapshot.start_unix_secs as u64
@@ -266,6 +278,11 @@ async fn report_html(State(ctl): Ctl, Query(q): Query<Download>) -> Response {
 
 async fn report_json(State(ctl): Ctl) -> Response {
     let (report, live) = ctl.report().await;
+    json_of(&report, live)
+}
+
+/// The JSON report of `report` (a run that goes on when `live`), as a download.
+pub(crate) fn json_of(report: &swarm_core::Report, live: bool) -> Response {
     let mut value = report.to_json();
     if live {
         // The run goes on: it has no stop reason yet.

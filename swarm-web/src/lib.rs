@@ -6,6 +6,7 @@ mod auth;
 mod control;
 mod error;
 mod locust_json;
+mod master_link;
 mod master_view;
 mod metrics;
 mod metrics_server;
@@ -15,5 +16,6 @@ mod server;
 mod tls;
 
 pub use crate::error::WebError;
+pub use crate::master_link::{MasterCommand, MasterLink};
 pub use crate::master_view::{MasterView, WorkerRow};
 pub use crate::mode::WebUi;

@@ -1,10 +1,14 @@
-//! The web UI beside another run mode (a master): a read-only page of what that mode
-//! reports through a view closure (its state, totals and workers), with Locust's
-//! `workers` and `worker_count` in `GET /stats/requests`.
+//! The web UI beside another run mode (a master): a page of what that mode reports
+//! through its [`MasterLink`] (its state, totals and workers), with Locust's `workers`
+//! and `worker_count` in `GET /stats/requests`; when the master takes commands, Locust's
+//! `POST /swarm`, `POST /stop` and `POST /stats/reset` steer it and the downloads give
+//! its statistics so far; otherwise they are refused (read-only).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,7 +16,10 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use swarm_core::Snapshot;
 
+use crate::api::{Csv, Download};
 use crate::auth::Credentials;
+use crate::control::Refused;
+use crate::master_link::{MasterCommand, MasterLink};
 
 /// One worker of a master, with the fields of Locust's `/stats/requests` `workers` list.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -49,31 +56,61 @@ pub struct MasterView {
     /// The statistics its workers reported (per entry, errors), when it has them;
     /// without, the page shows the request and failure counts only.
     pub snapshot: Option<Arc<Snapshot>>,
+    /// Users the workers run, per user type (for `--metrics-bind`).
+    pub user_counts: BTreeMap<String, u64>,
 }
-
-/// Reads a master's view, on every request.
-pub(crate) type ViewFn = Arc<dyn Fn() -> MasterView + Send + Sync>;
 
 #[derive(Clone)]
 struct Shared {
-    view: ViewFn,
+    link: Arc<dyn MasterLink>,
+    /// The master takes commands.
+    steer: bool,
     settings: Value,
     host: Option<String>,
 }
 
+impl Shared {
+    fn view(&self) -> MasterView {
+        self.link.view()
+    }
+}
+
 const INDEX: &str = include_str!("../assets/index.html");
 
-/// The read-only router, behind the same credentials and headers as the full UI.
+/// The master's router, behind the same credentials and headers as the full UI.
 pub(crate) fn router(
-    view: ViewFn,
+    link: Arc<dyn MasterLink>,
+    steer: bool,
     settings: Value,
     host: Option<String>,
     creds: Option<Arc<Credentials>>,
 ) -> Router {
     let shared = Shared {
-        view,
+        link,
+        steer,
         settings,
         host,
+    };
+    type S = State<Shared>;
+    let steering = if steer {
+        Router::new()
+            .route("/swarm", post(swarm))
+            .route("/stop", post(stop))
+            .route("/stats/reset", post(reset))
+            .route("/stats/requests/csv", get(|s: S| csv(s, Csv::Requests)))
+            .route("/stats/failures/csv", get(|s: S| csv(s, Csv::Failures)))
+            .route("/exceptions/csv", get(|s: S| csv(s, Csv::Exceptions)))
+            .route(
+                "/stats/requests_full_history/csv",
+                get(|s: S| csv(s, Csv::History)),
+            )
+            .route("/stats/report", get(report_html))
+            .route("/stats/report.json", get(report_json))
+    } else {
+        Router::new()
+            .route("/swarm", post(read_only))
+            .route("/stop", post(read_only))
+            .route("/stats/reset", post(read_only))
     };
     Router::new()
         .route("/", get(|| async { Html(INDEX) }))
@@ -89,9 +126,7 @@ pub(crate) fn router(
         .route("/stats/requests", get(stats_requests))
         .route("/stats/history", get(history))
         .route("/exceptions", get(exceptions))
-        .route("/swarm", post(read_only))
-        .route("/stop", post(read_only))
-        .route("/stats/reset", post(read_only))
+        .merge(steering)
         .with_state(shared)
         .layer(axum::middleware::from_fn(crate::auth::same_origin))
         .layer(axum::middleware::from_fn_with_state(
@@ -112,6 +147,85 @@ async fn read_only() -> Response {
         .into_response()
 }
 
+async fn swarm(State(s): State<Shared>, body: Bytes) -> Response {
+    let req = match crate::api::parse_start(&body) {
+        Ok(r) => r,
+        Err(e) => return crate::api::answer(Err(e), s.host.as_deref()),
+    };
+    if !req.user_classes.is_empty() {
+        return crate::api::answer(
+            Err(Refused(
+                "user_classes cannot be chosen on a master: its workers run the user types of the command line"
+                    .to_owned(),
+            )),
+            s.host.as_deref(),
+        );
+    }
+    let host = req.host.clone().filter(|h| !h.trim().is_empty());
+    let answer = s
+        .link
+        .command(MasterCommand::Start {
+            users: req.users,
+            spawn_rate: req.spawn_rate,
+            host: host.clone(),
+            run_time: req.run_time,
+        })
+        .await;
+    let shown = host.or(s.host.clone());
+    match answer {
+        Ok(m) => crate::api::answer(Ok(&m), shown.as_deref()),
+        Err(e) => crate::api::answer(Err(Refused(e)), s.host.as_deref()),
+    }
+}
+
+async fn stop(State(s): State<Shared>) -> Response {
+    match s.link.command(MasterCommand::Stop).await {
+        Ok(m) => Json(json!({"success": true, "message": m})).into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"success": false, "message": e})),
+        )
+            .into_response(),
+    }
+}
+
+async fn reset(State(s): State<Shared>) -> Response {
+    match s.link.command(MasterCommand::ResetStats).await {
+        Ok(_) => "ok".into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+/// No report before the first run.
+fn no_report() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        "no statistics yet: the master has not started a run\n",
+    )
+        .into_response()
+}
+
+async fn csv(State(s): State<Shared>, which: Csv) -> Response {
+    match s.link.report() {
+        Some((report, _)) => crate::api::csv_of(&report, which),
+        None => no_report(),
+    }
+}
+
+async fn report_html(State(s): State<Shared>, Query(q): Query<Download>) -> Response {
+    match s.link.report() {
+        Some((report, live)) => crate::api::html_of(report, live, &q),
+        None => no_report(),
+    }
+}
+
+async fn report_json(State(s): State<Shared>) -> Response {
+    match s.link.report() {
+        Some((report, live)) => crate::api::json_of(&report, live),
+        None => no_report(),
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct Since {
     #[serde(default)]
@@ -124,7 +238,7 @@ async fn history(
     State(s): State<Shared>,
     axum::extract::Query(q): axum::extract::Query<Since>,
 ) -> Json<Value> {
-    let snap = (s.view)().snapshot;
+    let snap = s.view().snapshot;
     Json(json!({ "points": points(snap.as_deref(), q.since) }))
 }
 
@@ -151,19 +265,20 @@ pub(crate) fn points(snap: Option<&Snapshot>, since: u64) -> Vec<Value> {
 }
 
 async fn exceptions(State(s): State<Shared>) -> Json<Value> {
-    Json(match (s.view)().snapshot {
+    Json(match s.view().snapshot {
         Some(snap) => crate::locust_json::exceptions(&snap),
         None => json!({ "exceptions": [] }),
     })
 }
 
 async fn stats_requests(State(s): State<Shared>) -> Json<Value> {
-    Json(stats_json(&(s.view)(), s.host.as_deref()))
+    Json(stats_json(&s.view(), s.host.as_deref(), s.steer))
 }
 
 /// `GET /stats/requests` of a master: the rows of its snapshot (or the request and
-/// failure counts alone), Locust's `workers` and `worker_count`, and `read_only`.
-pub(crate) fn stats_json(v: &MasterView, host: Option<&str>) -> Value {
+/// failure counts alone), Locust's `workers` and `worker_count`, and `read_only` (it
+/// does not take commands).
+pub(crate) fn stats_json(v: &MasterView, host: Option<&str>, steer: bool) -> Value {
     let mut out = match &v.snapshot {
         Some(snap) => {
             let total = snap.aggregated();
@@ -191,9 +306,23 @@ pub(crate) fn stats_json(v: &MasterView, host: Option<&str>) -> Value {
             })
         })
         .collect();
+    let active = matches!(v.state.as_str(), "spawning" | "running");
+    let (rps, fails) = match &v.snapshot {
+        Some(snap) if active => current_rates(snap),
+        _ => (0.0, 0.0),
+    };
+    // The workers' rows have no window of their own: the total's goes on the
+    // `Aggregated` row.
+    if let Some(total) = out["stats"].as_array_mut().and_then(|rows| {
+        rows.iter_mut()
+            .find(|r| r["name"] == "Aggregated" && r["method"] == "")
+    }) {
+        total["current_rps"] = json!(rps);
+        total["current_fail_per_sec"] = json!(fails);
+    }
     let more = json!({
-        "current_rps": 0.0,
-        "current_fail_per_sec": 0.0,
+        "current_rps": rps,
+        "current_fail_per_sec": fails,
         "current_response_time_percentiles": {
             "response_time_percentile_0.5": 0,
             "response_time_percentile_0.95": 0,
@@ -204,12 +333,21 @@ pub(crate) fn stats_json(v: &MasterView, host: Option<&str>) -> Value {
         "host": host,
         "workers": workers,
         "worker_count": v.workers.iter().filter(|w| w.state != "missing").count(),
-        "read_only": true,
+        "read_only": !steer,
     });
     if let (Some(o), Value::Object(m)) = (out.as_object_mut(), more) {
         o.extend(m);
     }
     out
+}
+
+/// Requests and failures per second of the history's last row (the master's rows
+/// carry its rates over the last 10 s, Locust's "current" window: the workers report
+/// every 3 s, so a rate over one second alone jumps).
+fn current_rates(snap: &Snapshot) -> (f64, f64) {
+    snap.history
+        .last()
+        .map_or((0.0, 0.0), |r| (r.rps, r.fails_per_sec))
 }
 
 /// The `Aggregated` row from the request and failure counts alone.
@@ -272,8 +410,10 @@ mod tests {
                 },
             ],
             snapshot: None,
+            user_counts: BTreeMap::new(),
         };
-        let j = stats_json(&v, Some("http://127.0.0.1:1"));
+        let j = stats_json(&v, Some("http://127.0.0.1:1"), true);
+        assert_eq!(j["read_only"], false);
         assert_eq!(j["workers"][0]["id"], "a");
         assert_eq!(j["workers"][0]["user_count"], 3);
         assert_eq!(j["workers"][0]["memory_usage"], 10);

@@ -12,12 +12,15 @@ use swarm_core::{RunnerHandle, Snapshot};
 
 use crate::auth::Credentials;
 use crate::control::Controller;
+use crate::master_link::MasterLink;
 
-/// Where the numbers come from: a command-line run's handle, or the web UI's runs.
+/// Where the numbers come from: a command-line run's handle, the web UI's runs, or a
+/// master's workers.
 #[derive(Clone)]
 pub(crate) enum Source {
     Handle(RunnerHandle),
     Web(Arc<Controller>),
+    Master(Arc<dyn MasterLink>),
 }
 
 impl Source {
@@ -31,6 +34,17 @@ impl Source {
             Source::Web(c) => {
                 let cur = c.current(false).await;
                 (cur.snapshot, cur.users, cur.user_counts)
+            }
+            Source::Master(link) => {
+                let v = link.view();
+                let snap = v.snapshot.map_or_else(Snapshot::empty, |s| (*s).clone());
+                let n = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+                let counts = v
+                    .user_counts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), n(*v)))
+                    .collect();
+                (snap, n(v.user_count), counts)
             }
         }
     }

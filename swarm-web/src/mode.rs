@@ -9,7 +9,7 @@ use swarm_core::report::exit_code;
 
 use crate::control::{Controller, StartRequest};
 use crate::error::WebError;
-use crate::master_view::{MasterView, ViewFn};
+use crate::master_link::MasterLink;
 use crate::metrics_server::Source;
 use crate::options::{self, WebFlags};
 
@@ -30,16 +30,17 @@ use crate::options::{self, WebFlags};
 /// binary runs as it always did.
 ///
 /// A master mode composed through [`WebUi::beside_master`] makes `--master --web` serve
-/// a read-only page of the master's run and its workers.
+/// a page of the master's run and its workers, from which the run is started, changed
+/// and stopped when the master takes commands (read-only otherwise).
 #[derive(Default)]
 pub struct WebUi {
     master: Option<Beside>,
 }
 
-/// A master mode and the view of it the page shows.
+/// A master mode and the link to it the page uses.
 struct Beside {
     mode: Box<dyn RunMode>,
-    view: ViewFn,
+    link: Arc<dyn MasterLink>,
 }
 
 impl std::fmt::Debug for WebUi {
@@ -58,9 +59,13 @@ impl WebUi {
 
     /// Compose a master mode (say `swarm_distributed::LocustMaster`) into this one: its
     /// flags are added, its flag selects it as ever, and with `--web` too the master's
-    /// run (started from the command line with `-u`, `-t`) is shown on a read-only page
-    /// whose `GET /stats/requests` carries Locust's `workers` and `worker_count`, read
-    /// from `view` at each request. Put this mode where the master mode would go.
+    /// run is shown on a page whose `GET /stats/requests` carries Locust's `workers` and
+    /// `worker_count`, read from `link` at each request. A link that takes commands
+    /// ([`MasterLink::connect`]) makes the page steer the master as Locust's does:
+    /// without `-u` the master waits for a start from the browser, `POST /swarm` starts
+    /// or changes the run, `POST /stop` stops it, and the downloads give its statistics
+    /// so far; `--metrics-bind` serves them too. A closure `Fn() -> MasterView` makes a
+    /// read-only page. Put this mode where the master mode would go.
     ///
     /// ```no_run
     /// # fn master() -> impl swarm_core::cli::RunMode { swarm_web::WebUi::new() }
@@ -71,14 +76,10 @@ impl WebUi {
     /// # let _ = web;
     /// ```
     #[must_use]
-    pub fn beside_master(
-        mut self,
-        mode: impl RunMode,
-        view: impl Fn() -> MasterView + Send + Sync + 'static,
-    ) -> Self {
+    pub fn beside_master(mut self, mode: impl RunMode, link: impl MasterLink) -> Self {
         self.master = Some(Beside {
             mode: Box::new(mode),
-            view: Arc::new(view),
+            link: Arc::new(link),
         });
         self
     }
@@ -226,51 +227,84 @@ async fn run(mut ctx: ModeContext) -> Result<u8, Failure> {
     Ok(ctl.exit_code())
 }
 
-/// The master's run, with the read-only page beside it while it lasts.
+/// The master's run, with its page (and `/metrics`) beside it while it lasts.
 async fn run_beside(ctx: ModeContext, b: Beside) -> Result<u8, Failure> {
     let flags = WebFlags::from_matches(ctx.matches());
-    if flags.metrics_bind.is_some() {
-        eprintln!("error: --metrics-bind does not go with --master yet");
-        return Ok(exit_code::CONFIG);
-    }
-    if !flags.web {
+    if !flags.web && flags.metrics_bind.is_none() {
         return b.mode.run(ctx).await.map_err(Failure::Core);
     }
     let creds = flags.credentials()?.map(Arc::new);
     let tls = flags.tls()?;
-    let addr = options::host_port(&flags.web_host, flags.web_port);
-    let web = options::bind("--web-host", &addr, creds.is_some()).await?;
-    let c = ctx.config();
-    let host = c.host.as_ref().map(ToString::to_string);
-    let settings = serde_json::json!({
-        "host": host,
-        "user_count": c.users,
-        "spawn_rate": c.spawn_rate,
-        "run_time_secs": c.run_time.map(|d| d.as_secs_f64()),
-        "user_types": ctx.user_types(),
-        "version": env!("CARGO_PKG_VERSION"),
-        "read_only": true,
-    });
-    let handle = axum_server::Handle::new();
-    let local = web.local_addr().map_or(addr, |a| a.to_string());
-    crate::server::spawn(
-        "web UI",
-        web,
-        tls.clone(),
-        crate::master_view::router(b.view, settings, host, creds.clone()),
-        handle.clone(),
-    );
     let auth_note = if creds.is_some() {
         " (HTTP Basic auth)"
     } else {
         ""
     };
-    eprintln!(
-        "web UI: {}://{local}/{auth_note} (read-only: the master's run and its workers)",
-        scheme(tls.is_some())
-    );
+    let metrics = match &flags.metrics_bind {
+        Some(addr) => Some(options::bind("--metrics-bind", addr, creds.is_some()).await?),
+        None => None,
+    };
+    let web = if flags.web {
+        let addr = options::host_port(&flags.web_host, flags.web_port);
+        Some((
+            options::bind("--web-host", &addr, creds.is_some()).await?,
+            addr,
+        ))
+    } else {
+        None
+    };
+    // Only the page steers: with --metrics-bind alone the master runs as ever.
+    let steer = web.is_some() && b.link.connect();
+    let web_handle = axum_server::Handle::new();
+    if let Some((web, addr)) = web {
+        let c = ctx.config();
+        let host = c.host.as_ref().map(ToString::to_string);
+        let settings = serde_json::json!({
+            "host": host,
+            "user_count": c.users,
+            "spawn_rate": c.spawn_rate,
+            "run_time_secs": c.run_time.map(|d| d.as_secs_f64()),
+            "user_types": ctx.user_types(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "read_only": !steer,
+        });
+        let local = web.local_addr().map_or(addr, |a| a.to_string());
+        crate::server::spawn(
+            "web UI",
+            web,
+            tls.clone(),
+            crate::master_view::router(Arc::clone(&b.link), steer, settings, host, creds.clone()),
+            web_handle.clone(),
+        );
+        let what = if steer {
+            "the master's run and its workers"
+        } else {
+            "read-only: the master's run and its workers"
+        };
+        eprintln!(
+            "web UI: {}://{local}/{auth_note} ({what})",
+            scheme(tls.is_some())
+        );
+    }
+    let metrics_handle = axum_server::Handle::new();
+    if let Some(listener) = metrics {
+        if let Ok(addr) = listener.local_addr() {
+            eprintln!(
+                "metrics: {}://{addr}/metrics{auth_note}",
+                scheme(tls.is_some())
+            );
+        }
+        crate::server::spawn(
+            "metrics",
+            listener,
+            tls,
+            crate::metrics_server::router(Source::Master(Arc::clone(&b.link)), creds),
+            metrics_handle.clone(),
+        );
+    }
     let code = b.mode.run(ctx).await.map_err(Failure::Core);
-    handle.graceful_shutdown(Some(Duration::from_secs(1)));
+    web_handle.graceful_shutdown(Some(Duration::from_secs(1)));
+    metrics_handle.graceful_shutdown(Some(Duration::from_secs(1)));
     code
 }
 

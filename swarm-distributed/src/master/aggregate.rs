@@ -28,8 +28,10 @@ pub(crate) struct Aggregate {
     /// The total's buckets at each history tick of the last 10 s (for the "current"
     /// percentiles of a history row, over a 10 s window as Locust's).
     window: VecDeque<BTreeMap<u64, u64>>,
-    /// Requests and failures at the last history tick, and its time.
-    last_tick: Option<(f64, u64, u64)>,
+    /// The time, requests and failures of the history ticks of the last 10 s (the rates
+    /// of a row are over them: the workers report every 3 s, so a rate over the last
+    /// second alone would be 0 twice and then three times the rate).
+    ticks: VecDeque<(f64, u64, u64)>,
 }
 
 /// Seconds of the history rows' percentile window.
@@ -45,8 +47,16 @@ impl Aggregate {
             per_worker: BTreeMap::new(),
             history: Vec::new(),
             window: VecDeque::new(),
-            last_tick: None,
+            ticks: VecDeque::new(),
         }
+    }
+
+    /// Forget what was reported (Locust's statistics reset at `now`, epoch s); the
+    /// history's rows so far stay (the charts go on).
+    pub(crate) fn reset(&mut self, now: f64) {
+        let history = std::mem::take(&mut self.history);
+        *self = Self::new(now);
+        self.history = history;
     }
 
     /// Add one `stats` report of `worker`.
@@ -103,14 +113,21 @@ impl Aggregate {
             self.window.pop_front();
         }
         let (requests, failures) = (self.total.num_requests, self.total.num_failures);
-        let (rps, fails_per_sec) = match self.last_tick {
-            Some((t, r, f)) if now > t => (
+        while self
+            .ticks
+            .front()
+            .is_some_and(|(t, ..)| now - t > WINDOW as f64)
+        {
+            self.ticks.pop_front();
+        }
+        let (rps, fails_per_sec) = match self.ticks.front() {
+            Some(&(t, r, f)) if now > t => (
                 requests.saturating_sub(r) as f64 / (now - t),
                 failures.saturating_sub(f) as f64 / (now - t),
             ),
             _ => (0.0, 0.0),
         };
-        self.last_tick = Some((now, requests, failures));
+        self.ticks.push_back((now, requests, failures));
         // The buckets of the window: now minus 10 s ago.
         let mut recent = self.total.response_times.clone();
         if let Some(old) = self.window.front().filter(|_| self.window.len() > WINDOW) {
@@ -290,5 +307,25 @@ mod tests {
         assert_eq!(row.fails_per_sec, 0.5);
         assert_eq!(row.p50_ms(), Some(2.0));
         assert_eq!(snap.history[0].p50_ms(), None);
+    }
+
+    #[test]
+    fn history_rates_are_over_the_last_10_s_as_the_workers_report_every_3_s() {
+        let mut agg = Aggregate::new(1000.0);
+        let reply: Vec<(u64, bool)> = vec![(1_000, false); 30];
+        let mut rps = Vec::new();
+        for second in 1..=20u32 {
+            // 10 requests a second, reported every 3 s.
+            if second % 3 == 0 {
+                agg.add("w1", &report(&reply, 1000.0 + f64::from(second)));
+            }
+            agg.tick_history(1000.0 + f64::from(second), 1);
+            rps.push(agg.history.last().unwrap().rps);
+        }
+        // Once 10 s of ticks are in: 9 to 12 a second, never 0 nor 30.
+        assert!(
+            rps[12..].iter().all(|r| (9.0..=12.0).contains(r)),
+            "{rps:?}"
+        );
     }
 }

@@ -74,6 +74,8 @@ pub(crate) struct Dispatcher {
     per_step: u64,
     wait: Duration,
     exhausted: bool,
+    /// Who got each user, in order (for a ramp-down).
+    order: Vec<(String, String)>,
 }
 
 impl Dispatcher {
@@ -126,6 +128,7 @@ impl Dispatcher {
             per_step,
             wait: Duration::from_secs_f64(per_step as f64 / rate),
             exhausted: false,
+            order: Vec::new(),
         }
     }
 
@@ -138,6 +141,11 @@ impl Dispatcher {
     /// more steps follow. `None` once the target is reached (or no class can be
     /// spawned).
     pub(crate) fn next_step(&mut self) -> Option<(Dispatch, bool)> {
+        if !self.workers.is_empty() && self.current > self.target {
+            let goal = self.current.saturating_sub(self.per_step).max(self.target);
+            self.remove_until(goal);
+            return Some((self.users.clone(), self.current > self.target));
+        }
         if self.workers.is_empty()
             || self.exhausted
             || (self.current >= self.target && self.current > 0)
@@ -150,7 +158,14 @@ impl Dispatcher {
             return Some((self.users.clone(), false));
         }
         let goal = (self.current + self.per_step).min(self.target);
-        while self.current < goal {
+        self.add_until(goal);
+        let more = !self.exhausted && self.current < self.target;
+        Some((self.users.clone(), more))
+    }
+
+    /// Dispatch users one by one until `goal` (or no class can be spawned).
+    fn add_until(&mut self, goal: u64) {
+        while self.current < goal && !self.workers.is_empty() {
             let Some(class) = self.fixed.next().or_else(|| self.weighted.next_name()) else {
                 self.exhausted = true;
                 break;
@@ -164,10 +179,45 @@ impl Dispatcher {
             {
                 *n += 1;
             }
+            self.order.push((worker.clone(), class));
             self.current += 1;
         }
-        let more = !self.exhausted && self.current < self.target;
-        Some((self.users.clone(), more))
+    }
+
+    /// Take users back, the last dispatched first, down to `goal`.
+    fn remove_until(&mut self, goal: u64) {
+        while self.current > goal {
+            let Some((worker, class)) = self.order.pop() else {
+                break;
+            };
+            if let Some(n) = self
+                .users
+                .get_mut(&worker)
+                .and_then(|per_class| per_class.get_mut(&class))
+            {
+                *n = n.saturating_sub(1);
+            }
+            self.current -= 1;
+        }
+    }
+
+    /// Go to `target` users from those dispatched so far (a [`Dispatcher::fast_forward`]
+    /// of the users running): the next steps add users, or take them back (the last
+    /// dispatched first), `max(1, floor(spawn_rate))` a step. Users taken back are not
+    /// handed out again by the same dispatcher: a later change starts a new one.
+    pub(crate) fn retarget(&mut self, target: u64) {
+        self.target = target;
+    }
+
+    /// Skip the steps up to `users` (at most the target) without sending them: a run
+    /// that has that many users already goes on from there. The next step adds to it.
+    pub(crate) fn fast_forward(&mut self, users: u64) {
+        self.add_until(users.min(self.target));
+    }
+
+    /// Every worker's absolute counts as dispatched so far.
+    pub(crate) fn counts(&self) -> Dispatch {
+        self.users.clone()
     }
 
     /// Users per class over all workers, as dispatched so far.
@@ -305,6 +355,61 @@ mod tests {
         let last = run_all(&mut d).pop().unwrap();
         assert_eq!(last["w_1"]["Admin"], 1);
         assert_eq!(last["w_1"]["Web"], 3);
+    }
+
+    #[test]
+    fn a_run_that_grows_goes_on_from_its_users() {
+        let workers = vec!["w_1".to_owned(), "w_2".to_owned()];
+        let classes = [class("WebsiteUser", 2), class("AdminUser", 1)];
+        let mut whole = Dispatcher::new(&workers, &classes, 9, 3.0);
+        let steps = run_all(&mut whole);
+        let mut grown = Dispatcher::new(&workers, &classes, 9, 3.0);
+        grown.fast_forward(3);
+        assert_eq!(
+            grown.counts(),
+            steps[0],
+            "the first 3 users as a whole ramp gives them"
+        );
+        let rest = run_all(&mut grown);
+        assert_eq!(rest, steps[1..], "then the same steps");
+        let mut capped = Dispatcher::new(&workers, &classes, 2, 1.0);
+        capped.fast_forward(100);
+        let total: u64 = capped.counts().values().flat_map(BTreeMap::values).sum();
+        assert_eq!(total, 2, "capped at the target");
+        assert!(capped.next_step().is_none());
+    }
+
+    #[test]
+    fn a_run_that_shrinks_loses_its_last_users_first_at_the_spawn_rate() {
+        let workers = vec!["w_1".to_owned(), "w_2".to_owned()];
+        let classes = [class("WebsiteUser", 2), class("AdminUser", 1)];
+        let mut up = Dispatcher::new(&workers, &classes, 9, 3.0);
+        let ups = run_all(&mut up);
+        let mut down = Dispatcher::new(&workers, &classes, 9, 3.0);
+        down.fast_forward(9);
+        down.retarget(2);
+        let downs = run_all(&mut down);
+        let totals: Vec<u64> = downs
+            .iter()
+            .map(|s| s.values().flat_map(BTreeMap::values).sum())
+            .collect();
+        assert_eq!(totals, [6, 3, 2], "3 users a step, down to 2");
+        // The way down passes through the states of the way up.
+        assert_eq!(downs[0], ups[1]);
+        assert_eq!(downs[1], ups[0]);
+        let mut first_two = Dispatcher::new(&workers, &classes, 2, 100.0);
+        assert_eq!(downs[2], run_all(&mut first_two)[0]);
+        assert!(down.next_step().is_none());
+        // Down to none.
+        let mut none = Dispatcher::new(&workers, &classes, 3, 3.0);
+        none.fast_forward(3);
+        none.retarget(0);
+        let steps = run_all(&mut none);
+        assert_eq!(steps.len(), 1);
+        assert!(steps[0]
+            .values()
+            .flat_map(BTreeMap::values)
+            .all(|n| *n == 0));
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! web UI or a test reads them through.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use swarm_core::Snapshot;
-use tokio::sync::watch;
+use swarm_core::{Report, Snapshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::heartbeat::WorkerState;
 use crate::proto::CustomTypes;
@@ -57,13 +58,17 @@ pub enum MasterPhase {
     Starting,
     /// Waiting for `--expect-workers` workers.
     WaitingForWorkers,
+    /// Steered (a web UI): waiting for a [`MasterCommand::Start`].
+    Ready,
     /// Ramping up.
     Spawning,
     /// All users dispatched.
     Running,
-    /// `stop` and `quit` sent; waiting for the last reports.
+    /// `stop` sent; waiting for the workers to stop (and, at the end, for their last
+    /// reports).
     Stopping,
-    /// The report is written (or being written).
+    /// The run is over: stopped by a [`MasterCommand::Stop`] or its run time (a steered
+    /// master then takes a new start), or the master is done and its report written.
     Stopped,
 }
 
@@ -136,7 +141,88 @@ pub struct MasterStatus {
 pub struct MasterHandle {
     state: Arc<watch::Sender<MasterStatus>>,
     /// The statistics of the run so far, renewed every second once it started.
-    snapshot: Arc<std::sync::Mutex<Option<Arc<Snapshot>>>>,
+    snapshot: Arc<Mutex<Option<Arc<Snapshot>>>>,
+    /// Where commands go while the master runs.
+    commands: Arc<Mutex<Option<mpsc::UnboundedSender<Command>>>>,
+    /// A web UI steers the master through this handle.
+    steered: Arc<AtomicBool>,
+    /// Builds the run's report from a snapshot, once a run started.
+    reporter: Arc<Mutex<Option<Reporter>>>,
+}
+
+/// Builds a report of the run from a snapshot (the master's settings, thresholds).
+#[derive(Clone)]
+pub(super) struct Reporter(pub(super) Arc<dyn Fn(Snapshot) -> Report + Send + Sync>);
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reporter")
+    }
+}
+
+/// A command and where its answer goes.
+pub(super) type Command = (MasterCommand, oneshot::Sender<Result<String, CommandError>>);
+
+/// What a running master can be told, through [`MasterHandle::command`] (Locust's web
+/// routes `POST /swarm`, `POST /stop` and the statistics reset).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum MasterCommand {
+    /// Start a run of `users` users over the ready workers, `spawn_rate` a second (as
+    /// Locust's dispatcher splits them); while one runs, change its users (they come or
+    /// go at `spawn_rate`, the last come first to go) and spawn rate.
+    Start {
+        /// Users over all workers.
+        users: u64,
+        /// Users started per second (above 0).
+        spawn_rate: f64,
+        /// The target host for the workers' users; `None` keeps the master's (`-H`).
+        host: Option<String>,
+        /// Stop the run after this long (only when a run starts).
+        run_time: Option<Duration>,
+    },
+    /// Stop the run: the workers stop their users and are ready for the next start.
+    Stop,
+    /// Forget the statistics so far; the run goes on.
+    ResetStats,
+}
+
+/// Why a master did not carry out a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The command cannot be carried out (a bad value, or not in the master's state).
+    #[error("{0}")]
+    Refused(String),
+    /// The master is not running (not started yet, or finished).
+    #[error("the master is not running")]
+    NotRunning,
+}
+
+impl MasterCommand {
+    /// The command with its values checked: a spawn rate above 0, a host that parses.
+    fn checked(mut self) -> Result<Self, CommandError> {
+        if let MasterCommand::Start {
+            spawn_rate, host, ..
+        } = &mut self
+        {
+            if !(spawn_rate.is_finite() && *spawn_rate > 0.0) {
+                return Err(CommandError::Refused(format!(
+                    "invalid spawn_rate {spawn_rate}: must be a number above 0"
+                )));
+            }
+            match host.as_deref().map(str::trim) {
+                Some("") => *host = None,
+                Some(h) => {
+                    let url = swarm_core::parse_host(h)
+                        .map_err(|e| CommandError::Refused(format!("invalid host {h:?}: {e}")))?;
+                    *host = Some(url.as_str().trim_end_matches('/').to_owned());
+                }
+                None => {}
+            }
+        }
+        Ok(self)
+    }
 }
 
 impl Default for MasterHandle {
@@ -152,6 +238,9 @@ impl Default for MasterHandle {
         Self {
             state: Arc::new(tx),
             snapshot: Arc::default(),
+            commands: Arc::default(),
+            steered: Arc::default(),
+            reporter: Arc::default(),
         }
     }
 }
@@ -183,10 +272,83 @@ impl MasterHandle {
     }
 
     pub(super) fn set_snapshot(&self, snap: Snapshot) {
-        *self
-            .snapshot
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(snap));
+        *lock(&self.snapshot) = Some(Arc::new(snap));
+    }
+
+    /// Steer the master through this handle (a web UI does, before the master runs):
+    /// without `-u` on the command line it then waits for a [`MasterCommand::Start`]
+    /// rather than starting by itself, and a stop leaves it up, ready for the next start
+    /// (until Ctrl-C), as Locust's master under its web UI.
+    pub fn steer(&self) {
+        self.steered.store(true, Ordering::SeqCst);
+    }
+
+    pub(super) fn steered(&self) -> bool {
+        self.steered.load(Ordering::SeqCst)
+    }
+
+    /// Have the running master carry out `command`; its answer (Locust's message, such
+    /// as `Swarming started`), or why not. A start needs at least one ready worker.
+    ///
+    /// # Errors
+    /// [`CommandError::Refused`] for a bad value or a command the master cannot carry
+    /// out now (say, a start while it stops its workers); [`CommandError::NotRunning`]
+    /// before the master runs or after it finished.
+    pub async fn command(&self, command: MasterCommand) -> Result<String, CommandError> {
+        let command = command.checked()?;
+        let (tx, rx) = oneshot::channel();
+        {
+            let commands = lock(&self.commands);
+            let sender = commands.as_ref().ok_or(CommandError::NotRunning)?;
+            sender
+                .send((command, tx))
+                .map_err(|_| CommandError::NotRunning)?;
+        }
+        match tokio::time::timeout(Duration::from_secs(30), rx).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(CommandError::NotRunning),
+            Err(_) => Err(CommandError::Refused(
+                "the master did not answer within 30 s".to_owned(),
+            )),
+        }
+    }
+
+    /// The receiving end of the commands, for the master that runs now.
+    pub(super) fn open(&self) -> mpsc::UnboundedReceiver<Command> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *lock(&self.commands) = Some(tx);
+        rx
+    }
+
+    /// No more commands: the master is done.
+    pub(super) fn close(&self) {
+        *lock(&self.commands) = None;
+    }
+
+    /// A report of the statistics so far (the master's settings and thresholds, as its
+    /// final report), and whether the run goes on (then it is marked
+    /// [`Report::in_progress`]); `None` before the first run started.
+    pub fn report(&self) -> Option<(Report, bool)> {
+        let reporter = lock(&self.reporter).clone()?;
+        let snapshot = self.snapshot()?;
+        let live = matches!(
+            self.phase(),
+            MasterPhase::Spawning | MasterPhase::Running | MasterPhase::Stopping
+        );
+        let report = (reporter.0)((*snapshot).clone());
+        Some(if live {
+            (report.in_progress(), true)
+        } else {
+            (report, false)
+        })
+    }
+
+    pub(super) fn reporter(&self) -> Option<Reporter> {
+        lock(&self.reporter).clone()
+    }
+
+    pub(super) fn set_reporter(&self, reporter: Reporter) {
+        *lock(&self.reporter) = Some(reporter);
     }
 
     /// A receiver that wakes on every change of the state.
@@ -197,4 +359,8 @@ impl MasterHandle {
     pub(super) fn update(&self, f: impl FnOnce(&mut MasterStatus)) {
         self.state.send_modify(f);
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

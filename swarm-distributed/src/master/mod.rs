@@ -10,6 +10,7 @@
 //! the test goes on with the others, and what it reported stays in the report.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use swarm_core::cli::ModeContext;
@@ -23,13 +24,18 @@ mod dispatch;
 mod handle;
 mod messages;
 mod server;
+mod steer;
 
-pub use handle::{MasterHandle, MasterOptions, MasterPhase, MasterStatus, WorkerInfo};
+pub use handle::{
+    CommandError, MasterCommand, MasterHandle, MasterOptions, MasterPhase, MasterStatus, WorkerInfo,
+};
 pub use server::MasterError;
 
 use aggregate::Aggregate;
 use dispatch::{Dispatcher, UserClass};
+use handle::{Command, Reporter};
 use server::{Incoming, Server};
+use steer::{Stage, Start, STOPPING};
 
 use crate::heartbeat::{WorkerState, HEARTBEAT_INTERVAL};
 use crate::proto::{
@@ -57,7 +63,7 @@ impl Worker {
 }
 
 /// Why a wait ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum Woke {
     /// The condition holds.
     Done,
@@ -65,6 +71,8 @@ enum Woke {
     Deadline,
     /// Ctrl-C or SIGTERM.
     Signal,
+    /// A start or stop came (only while commands are taken).
+    Command(Command),
 }
 
 struct Master {
@@ -80,11 +88,37 @@ struct Master {
     /// Identities that sent something unreadable, and how often.
     bad: BTreeMap<String, u64>,
     target_users: u64,
+    /// A run has started (the statistics are the run's).
     started: bool,
     /// When the ramp-up began (epoch s).
     run_start: f64,
     /// When `stop` went out (epoch s): the end of the run's duration.
     stopped_at: Option<f64>,
+    /// Where the run is.
+    stage: Stage,
+    /// Users in the last `spawn`s sent, over all workers.
+    dispatched: u64,
+    /// When the run time is over.
+    run_deadline: Option<Instant>,
+    /// The host the run's users go to.
+    host: Option<String>,
+    /// Commands from the handle.
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// Why starts and stops are refused now (`None`: they are taken).
+    closed: Option<String>,
+    /// The run's settings from the command line.
+    config: swarm_core::Config,
+    /// The master's time-outs.
+    options: MasterOptions,
+    /// `--expect-workers` (the workers read it from `spawn`).
+    expected: usize,
+    /// The app's context (the report's settings and thresholds).
+    ctx: Arc<std::sync::Mutex<ModeContext>>,
+    /// The user types dispatched.
+    types: Vec<String>,
+    /// The run starts by itself (headless, or `-u` given); otherwise a start command
+    /// starts it, and a stop or the run time leaves the master up for the next.
+    autostart: bool,
 }
 
 /// How often a progress line is printed.
@@ -98,6 +132,8 @@ pub(crate) async fn run(
 ) -> Result<u8, swarm_core::Error> {
     let config = ctx.config().clone();
     let classes = user_classes(&ctx);
+    let autostart = !handle.steered() || users_given(&ctx);
+    let ctx = Arc::new(std::sync::Mutex::new(ctx));
     let server = Server::bind(
         &options.bind_host,
         options.bind_port,
@@ -112,14 +148,28 @@ pub(crate) async fn run(
             file: None,
         })
     })?;
-    eprintln!(
-        "master: listening on {} (port {}) for workers; waiting for {} of them",
-        server.endpoint, server.port, options.expect_workers
-    );
+    if autostart {
+        eprintln!(
+            "master: listening on {} (port {}) for workers; waiting for {} of them",
+            server.endpoint, server.port, options.expect_workers
+        );
+    } else {
+        eprintln!(
+            "master: listening on {} (port {}) for workers",
+            server.endpoint, server.port
+        );
+    }
+    let target = if autostart {
+        u64::from(config.users)
+    } else {
+        0
+    };
+    // Commands are taken (or refused with a reason) from when the endpoint shows.
+    let commands = handle.open();
     handle.update(|s| {
         s.endpoint = Some(server.endpoint.clone());
         s.phase = MasterPhase::WaitingForWorkers;
-        s.target_users = u64::from(config.users);
+        s.target_users = target;
     });
     let (sig_tx, signals) = mpsc::unbounded_channel();
     let signal_task = tokio::spawn(async move {
@@ -141,12 +191,25 @@ pub(crate) async fn run(
         progress: (!config.only_summary).then(|| ticker(PROGRESS_EVERY)),
         signals,
         bad: BTreeMap::new(),
-        target_users: u64::from(config.users),
+        target_users: target,
         started: false,
         run_start: epoch_now(),
         stopped_at: None,
+        stage: Stage::Idle,
+        dispatched: 0,
+        run_deadline: None,
+        host: host_string(&config),
+        commands,
+        closed: None,
+        config: config.clone(),
+        options: options.clone(),
+        expected: options.expect_workers.max(1),
+        autostart,
+        ctx: Arc::clone(&ctx),
+        types: classes.iter().map(|c| c.name.clone()).collect(),
     };
     let outcome = m.test(&options, &config, &classes).await;
+    m.handle.close();
     signal_task.abort();
     let (reason, run_start) = match outcome {
         Ok(x) => x,
@@ -162,13 +225,22 @@ pub(crate) async fn run(
     let users = u32::try_from(m.reported_users()).unwrap_or(u32::MAX);
     let snapshot = m.agg.snapshot(run_start, now, users);
     m.handle.set_snapshot(snapshot.clone());
-    let mut report = ctx.report_of(snapshot, classes.iter().map(|c| c.name.clone()).collect());
+    let mut report = m.report_of(snapshot);
     report.reason = reason;
     println!("{report}");
     for path in ReportFiles::of(&config).write(&report)? {
         eprintln!("wrote {}", path.display());
     }
     Ok(report.exit_code())
+}
+
+/// `-u` is on the command line.
+fn users_given(ctx: &ModeContext) -> bool {
+    ctx.matches()
+        .try_get_one::<u32>("users")
+        .ok()
+        .flatten()
+        .is_some()
 }
 
 /// The user classes the master dispatches: the binary's user types (those named on
@@ -188,7 +260,10 @@ fn user_classes(ctx: &ModeContext) -> Vec<UserClass> {
 
 impl Master {
     /// The test from the wait for workers to the last report; why it ended and when
-    /// it started (epoch s).
+    /// it started (epoch s). Headless (or `-u` with a web UI): the run starts once
+    /// `--expect-workers` are ready. Steered without `-u`: the master waits for a start
+    /// command. Then one loop takes the ramp's steps, the run time, the workers'
+    /// messages and the commands, until the run ends (headless) or a signal comes.
     async fn test(
         &mut self,
         options: &MasterOptions,
@@ -196,137 +271,91 @@ impl Master {
         classes: &[UserClass],
     ) -> Result<(StopReason, f64), MasterError> {
         let expected = options.expect_workers.max(1);
-        let waited_since = Instant::now();
-        let deadline = options.expect_workers_max_wait.map(|d| Instant::now() + d);
-        let woke = self
-            .wait(deadline, |m| m.ready_workers().len() >= expected)
-            .await;
-        let mut run_start = epoch_now();
-        match woke {
-            Woke::Done => {}
-            Woke::Signal => {
-                eprintln!("master: stopping (signal) before the test started");
-                self.finish(options, config, true).await;
-                return Ok((StopReason::Stopped, run_start));
-            }
-            Woke::Deadline => {
-                let connected = self.ready_workers().len();
-                self.finish(options, config, true).await;
-                return Err(MasterError::NotEnoughWorkers {
-                    connected,
-                    expected,
-                    waited: waited_since.elapsed(),
-                });
-            }
-        }
-
-        // Ramp up.
-        self.started = true;
-        run_start = epoch_now();
-        self.run_start = run_start;
-        self.handle.update(|s| s.phase = MasterPhase::Spawning);
-        let workers = self.ready_workers();
-        eprintln!(
-            "master: sending spawn jobs of {} users at {:.2} spawn rate to {} ready workers",
-            config.users,
-            config.spawn_rate,
-            workers.len()
-        );
-        let mut dispatcher = Dispatcher::new(
-            &workers,
-            classes,
-            u64::from(config.users),
-            config.spawn_rate,
-        );
-        let parsed_options = parsed_options(config, expected);
-        let run_deadline = config.run_time.map(|t| Instant::now() + t);
-        let mut interrupted = false;
-        while let Some((step, more)) = dispatcher.next_step() {
-            let timestamp = epoch_now();
-            let step_users: u64 = step.values().flat_map(BTreeMap::values).sum();
-            tracing::info!(
-                "dispatch step: {step_users} users over {} workers",
-                step.len()
-            );
-            for (worker, counts) in step {
-                let spawn = Spawn {
-                    timestamp,
-                    user_classes_count: counts,
-                    host: host_string(config),
-                    stop_timeout: Some(config.stop_timeout.as_secs_f64()),
-                    parsed_options: parsed_options.clone(),
-                };
-                if self.workers.get(&worker).is_some_and(Worker::active) {
-                    self.server
-                        .send(&worker, &MasterMessage::Spawn(Box::new(spawn)))
-                        .await;
-                }
-            }
-            if !more {
-                break;
-            }
-            let next = (Instant::now() + dispatcher.wait()).min(run_deadline.unwrap_or(far()));
-            if self.wait(Some(next), |_| false).await == Woke::Signal {
-                interrupted = true;
-                break;
-            }
-            if run_deadline.is_some_and(|d| Instant::now() >= d) {
-                break;
-            }
-        }
-        if !interrupted {
-            let target: BTreeMap<String, u64> = dispatcher.totals();
-            let total: u64 = target.values().sum();
+        if self.autostart {
+            let waited_since = Instant::now();
+            let deadline = options.expect_workers_max_wait.map(|d| Instant::now() + d);
+            self.closed = Some(format!(
+                "this master starts by itself (-u) once {expected} worker(s) are ready"
+            ));
             let woke = self
-                .wait(Some(Instant::now() + options.ramp_up_report_wait), |m| {
-                    m.reported_users() == total
-                })
+                .wait(deadline, |m| m.ready_workers().len() >= expected)
                 .await;
-            interrupted = woke == Woke::Signal;
-            let message =
-                MasterMessage::SpawningComplete(MasterSpawningComplete { user_count: total });
-            for id in self.active_ids() {
-                self.server.send(&id, &message).await;
-            }
-            eprintln!(
-                "master: {}: {}",
-                if woke == Woke::Done {
-                    "All users spawned"
-                } else {
-                    "Spawning is complete and report waittime is expired, but not all reports received from workers"
-                },
-                format_counts(&self.reported_counts())
-            );
-            self.handle.update(|s| s.phase = MasterPhase::Running);
-        }
-
-        // Run.
-        let mut reason = StopReason::Stopped;
-        if !interrupted {
-            match self.wait(run_deadline, |m| m.active_ids().is_empty()).await {
-                Woke::Done => eprintln!("master: no worker is left: stopping the test"),
-                Woke::Deadline => {
-                    eprintln!("master: run time over: stopping the test");
-                    reason = StopReason::RunTime;
+            match woke {
+                Woke::Done => {}
+                Woke::Signal => {
+                    eprintln!("master: stopping (signal) before the test started");
+                    self.finish(options, config, true).await;
+                    return Ok((StopReason::Stopped, self.run_start));
                 }
-                Woke::Signal => interrupted = true,
+                Woke::Deadline | Woke::Command(_) => {
+                    let connected = self.ready_workers().len();
+                    self.finish(options, config, true).await;
+                    return Err(MasterError::NotEnoughWorkers {
+                        connected,
+                        expected,
+                        waited: waited_since.elapsed(),
+                    });
+                }
             }
+            let run = Start {
+                users: u64::from(config.users),
+                spawn_rate: config.spawn_rate,
+                host: host_string(config),
+                run_time: config.run_time,
+            };
+            self.begin(&run, classes).await;
+        } else {
+            eprintln!("master: waiting for a start from the web UI");
+            self.handle.update(|s| s.phase = MasterPhase::Ready);
         }
-        if interrupted {
-            eprintln!("master: stopping (signal); press Ctrl-C again to skip waiting for the workers' last reports");
-        }
+        let reason = loop {
+            self.closed = None;
+            let next = self.next_wake();
+            let woke = self.wait(next, Self::due).await;
+            self.closed = Some(
+                "the master is stopping its workers; start again once they are ready".to_owned(),
+            );
+            match woke {
+                Woke::Signal => {
+                    eprintln!("master: stopping (signal); press Ctrl-C again to skip waiting for the workers' last reports");
+                    break StopReason::Stopped;
+                }
+                Woke::Command((command, reply)) => {
+                    let answer = self.on_command(command, classes).await;
+                    let stop = matches!(answer, Ok(ref m) if m == STOPPING);
+                    let _ = reply.send(answer);
+                    if stop && !self.handle.steered() {
+                        // Not steered: a stop ends the test, as Ctrl-C.
+                        eprintln!("master: stopping (command)");
+                        break StopReason::Stopped;
+                    }
+                    if stop && self.stop_run().await {
+                        break StopReason::Stopped;
+                    }
+                }
+                Woke::Done | Woke::Deadline => {
+                    if let Some(reason) = self.advance().await {
+                        break reason;
+                    }
+                }
+            }
+        };
         self.finish(options, config, false).await;
-        Ok((reason, run_start))
+        Ok((reason, self.run_start))
     }
 
     /// `stop`, wait for the workers to stop; `quit`, wait for their last reports and
     /// `quit`. `hurry`: send both without waiting.
     async fn finish(&mut self, options: &MasterOptions, config: &swarm_core::Config, hurry: bool) {
         self.handle.update(|s| s.phase = MasterPhase::Stopping);
-        self.stopped_at = Some(epoch_now());
+        let active = self.stage.active();
+        if active {
+            self.stopped_at = Some(epoch_now());
+        }
+        self.stage = Stage::Idle;
         let mut hurry = hurry;
         let stopping = self.active_ids();
-        if self.started && !stopping.is_empty() {
+        if active && !stopping.is_empty() {
             for id in &stopping {
                 if let Some(w) = self.workers.get_mut(id) {
                     w.stopped = false;
@@ -345,7 +374,7 @@ impl Master {
                 match woke {
                     Woke::Signal => hurry = true,
                     Woke::Deadline => tracing::warn!("timeout waiting for all workers to stop"),
-                    Woke::Done => {}
+                    Woke::Done | Woke::Command(_) => {}
                 }
             }
         }
@@ -361,7 +390,7 @@ impl Master {
                         .all(|id| m.workers.get(id).is_none_or(|w| !w.active()))
                 })
                 .await;
-            if woke == Woke::Deadline {
+            if matches!(woke, Woke::Deadline) {
                 let late: Vec<&String> = quitting
                     .iter()
                     .filter(|id| self.workers.get(*id).is_some_and(Worker::active))
@@ -393,7 +422,9 @@ impl Master {
                     let users = u32::try_from(self.reported_users()).unwrap_or(u32::MAX);
                     if self.started {
                         let now = epoch_now();
-                        self.agg.tick_history(now, users);
+                        if self.stage.active() {
+                            self.agg.tick_history(now, users);
+                        }
                         let end = self.stopped_at.unwrap_or(now);
                         self.handle
                             .set_snapshot(self.agg.snapshot(self.run_start, end, users));
@@ -402,6 +433,16 @@ impl Master {
                 _ = tick(self.progress.as_mut()) => self.print_progress(),
                 () = tokio::time::sleep_until(deadline) => return Woke::Deadline,
                 _ = self.signals.recv() => return Woke::Signal,
+                Some((command, reply)) = self.commands.recv() => {
+                    if command == MasterCommand::ResetStats {
+                        self.reset_stats();
+                        let _ = reply.send(Ok("ok".to_owned()));
+                    } else if let Some(why) = &self.closed {
+                        let _ = reply.send(Err(CommandError::Refused(why.clone())));
+                    } else {
+                        return Woke::Command((command, reply));
+                    }
+                }
             }
         }
     }
@@ -484,7 +525,7 @@ impl Master {
 
 /// The master's options a worker reads from `spawn` (Locust's workers copy
 /// `expect_workers`, `tags` and `exclude_tags`).
-fn parsed_options(config: &swarm_core::Config, expected: usize) -> Value {
+fn parsed_options(config: &swarm_core::Config, expected: usize, host: Option<&str>) -> Value {
     let tags = |t: &[String]| {
         if t.is_empty() {
             Value::Nil
@@ -496,10 +537,7 @@ fn parsed_options(config: &swarm_core::Config, expected: usize) -> Value {
         (Value::from("expect_workers"), Value::from(expected as u64)),
         (Value::from("tags"), tags(&config.tags)),
         (Value::from("exclude_tags"), tags(&config.exclude_tags)),
-        (
-            Value::from("host"),
-            host_string(config).map_or(Value::Nil, Value::from),
-        ),
+        (Value::from("host"), host.map_or(Value::Nil, Value::from)),
     ])
 }
 
