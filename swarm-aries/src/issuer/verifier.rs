@@ -150,6 +150,21 @@ impl IssuerClient {
         )
         .await
     }
+
+    /// `DELETE /present-proof-2.0/records/{id}`: drops an exchange record kept with
+    /// `keep_record` once it was checked, so that a long run does not grow the verifier's
+    /// wallet.
+    pub async fn delete_presentation_record(&self, pres_ex_id: &str) -> Result<(), IssuerError> {
+        let _: Value = self
+            .call(
+                swarm_http::Method::DELETE,
+                &format!("/present-proof-2.0/records/{}", path_segment(pres_ex_id)),
+                "/present-proof-2.0/records/[id]",
+                None,
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
