@@ -151,6 +151,39 @@ impl IssuerClient {
         .await
     }
 
+    /// `GET /present-proof-2.0/records` (`?state=...` when given): the verifier's exchange
+    /// records that are still kept (those of [`IssuerClient::send_presentation_request`]
+    /// with `keep_record`, until deleted), e.g. to check after a run that each reached
+    /// `done` with `verified == "true"`.
+    pub async fn presentation_records(
+        &self,
+        state: Option<&str>,
+    ) -> Result<Vec<PresExRecord>, IssuerError> {
+        #[derive(Deserialize)]
+        struct Results {
+            results: Vec<PresExRecord>,
+        }
+        let (path, name) = match state {
+            Some(state) => {
+                let q = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("state", state)
+                    .finish();
+                (
+                    format!("/present-proof-2.0/records?{q}"),
+                    "/present-proof-2.0/records?state=[state]",
+                )
+            }
+            None => (
+                "/present-proof-2.0/records".to_owned(),
+                "/present-proof-2.0/records",
+            ),
+        };
+        let found: Results = self
+            .call(swarm_http::Method::GET, &path, name, None)
+            .await?;
+        Ok(found.results)
+    }
+
     /// `DELETE /present-proof-2.0/records/{id}`: drops an exchange record kept with
     /// `keep_record` once it was checked, so that a long run does not grow the verifier's
     /// wallet.
