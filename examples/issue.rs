@@ -6,6 +6,7 @@
 //! ISSUER_URL=http://127.0.0.1:8021 cargo run --release --example issue -- -u 50 -r 1 -t 5m
 //! cargo run --release --example issue -- -u 10 -r 2 -t 1m          # starts a local ACA-Py issuer
 //! cargo run --release --example issue -- MediatorIssue -u 10 -r 1 -t 1m   # and a local mediator
+//! cargo run --release --example issue -- Verify -u 10 -r 2 -t 1m   # presentations verified
 //! ```
 //!
 //! The user types, one per Aries load test teams run today:
@@ -17,6 +18,16 @@
 //!   messages; the latency is from the admin call to the holder's receipt
 //!   (`DIDCOMM issuer_message`).
 //! - `Liveness`: the issuer's `GET /status`.
+//! - `Verify`: the issuer as a verifier. Each holder (on the shared inbound listener) first
+//!   gets one credential issued (`DIDCOMM issue_credential`), then each iteration the
+//!   issuer's admin API sends it a present-proof 2.0 request in DIF Presentation Exchange
+//!   (`POST /present-proof-2.0/send-request`: the credential subject's attributes
+//!   `PROOF_ATTR`, default those of `CRED_ATTR`, a fresh challenge), the holder answers
+//!   with a presentation signed by its did:key (Ed25519Signature2018), and the latency runs
+//!   to the verifier's record read `done` with `verified == "true"`
+//!   (`DIDCOMM present_proof`). The record is deleted afterwards unless `--keep-records`.
+//!   A request the holder cannot answer (an attribute its credential lacks) is a counted
+//!   failure naming why. Only ld_proof credentials: indy/anoncreds proofs need a ledger.
 //!
 //! Every admin call is an entry of its own (`POST /issue-credential-2.0/send-offer`, ...).
 //! With no `ISSUER_URL` it starts a local issuer from `peers/` (`peers/install issuer`);
@@ -31,8 +42,8 @@ use std::time::Duration;
 
 use swarm_aries::issuer::{IssuerConfig, IssuerHeaders};
 use swarm_aries::users::{
-    parse_cred_attr, Issue, IssueMessage, IssuerSettings, Liveness, MediatorIssue,
-    MediatorIssueMessage,
+    parse_cred_attr, parse_proof_attr, Issue, IssueMessage, IssuerSettings, Liveness,
+    MediatorIssue, MediatorIssueMessage, Verify, VerifySettings,
 };
 use swarm_aries::Invitation;
 
@@ -69,6 +80,11 @@ struct Cli {
     /// The credential subject: [{"name": "score", "value": "test"}] or {"score": "test"}
     #[arg(long, env = "CRED_ATTR", value_name = "JSON")]
     cred_attr: Option<String>,
+
+    /// Verify: the credential subject's attributes asked for, ["score"] or score,name;
+    /// default: those of CRED_ATTR
+    #[arg(long, env = "PROOF_ATTR", value_name = "NAMES")]
+    proof_attr: Option<String>,
 
     /// The mediator's invitation URL, for MediatorIssue and MediatorIssueMessage; default:
     /// start a local ACA-Py mediator when one of them runs
@@ -112,6 +128,7 @@ swarm_core::register_user!(MediatorIssue);
 swarm_core::register_user!(IssueMessage);
 swarm_core::register_user!(MediatorIssueMessage);
 swarm_core::register_user!(Liveness);
+swarm_core::register_user!(Verify);
 
 fn secs(name: &str, v: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v)
@@ -147,6 +164,12 @@ fn main() -> ExitCode {
             .cred_attr
             .as_deref()
             .map(parse_cred_attr)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let proof_attributes = cli
+            .proof_attr
+            .as_deref()
+            .map(parse_proof_attr)
             .transpose()
             .map_err(|e| e.to_string())?;
         let mut args = cli.swarm.clone();
@@ -200,6 +223,9 @@ fn main() -> ExitCode {
                 settings = settings.mediation(invitation);
             }
             app = app.setting(settings);
+            if let Some(names) = proof_attributes {
+                app = app.setting(VerifySettings::default().attributes(names));
+            }
         }
         Ok(app.run_matches(&args, &matches))
     };

@@ -1,8 +1,10 @@
 //! The `issue` example as a user runs it: against a real ACA-Py issuer (`peers/start
 //! issuer`, given as `ISSUER_URL` with an API key in `ISSUER_HEADERS`) credentials are
 //! issued with no failure and the key is printed nowhere; with no `ISSUER_URL` it starts
-//! its own issuer (and, for `MediatorIssue`, its own mediator); bad settings are refused
-//! with a line naming them, before any load.
+//! its own issuer (and, for `MediatorIssue`, its own mediator); `Verify` has every
+//! presentation verified (the verifier's records, read through its admin API, are `done`
+//! with `verified == "true"`) and a request the holders cannot answer is a counted
+//! failure; bad settings are refused with a line naming them, before any load.
 
 mod common;
 
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use common::{code, example, run_bounded};
 use serde_json::Value;
+use swarm_aries::issuer::{IssuerClient, IssuerConfig, IssuerHeaders, PresExRecord};
 
 /// `peers/start issuer` with `ISSUER_API_KEY`: its admin URL; stopped by PID when dropped.
 struct KeyedIssuer {
@@ -54,20 +57,16 @@ fn entry<'a>(report: &'a Value, kind: &str, name: &str) -> Option<&'a Value> {
         .find(|e| e["kind"] == kind && e["name"] == name)
 }
 
-fn run_issue(args: &[&str], env: &[(&str, &str)]) -> (Value, String) {
+/// Runs the example (for 5 s unless `args` say `-t`) with a JSON report: the report, stdout and stderr, the exit code.
+fn run_issue_status(args: &[&str], env: &[(&str, &str)]) -> (Value, String, i32) {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let mut cmd = example("issue");
-    cmd.args(args)
-        .args([
-            "-t",
-            "5s",
-            "--min-wait",
-            "0.2",
-            "--max-wait",
-            "0.4",
-            "--only-summary",
-        ])
+    cmd.args(args);
+    if !args.contains(&"-t") {
+        cmd.args(["-t", "5s"]);
+    }
+    cmd.args(["--min-wait", "0.2", "--max-wait", "0.4", "--only-summary"])
         .arg("--json")
         .arg(&report);
     for (k, v) in env {
@@ -79,8 +78,15 @@ fn run_issue(args: &[&str], env: &[(&str, &str)]) -> (Value, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(code(out.status), 0, "{output}");
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {output}"));
+    (v, output, code(out.status))
+}
+
+/// [`run_issue_status`] that must exit 0.
+fn run_issue(args: &[&str], env: &[(&str, &str)]) -> (Value, String) {
+    let (v, output, status) = run_issue_status(args, env);
+    assert_eq!(status, 0, "{output}");
     (v, output)
 }
 
@@ -123,12 +129,91 @@ fn without_urls_it_starts_its_own_issuer_and_mediator() {
     );
 }
 
+/// The verifier's present-proof records, through its admin API with the key.
+fn verifier_records(admin_url: &str, api_key: &str) -> Vec<PresExRecord> {
+    let headers = IssuerHeaders::parse(&format!(r#"{{"X-API-Key": "{api_key}"}}"#))
+        .expect("the key as ISSUER_HEADERS");
+    let config = IssuerConfig::new(admin_url).unwrap().headers(headers);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ctx = swarm_core::UserContext::detached(None, 1);
+        let client = IssuerClient::standalone(&config, ctx.recorder().clone()).unwrap();
+        tokio::time::timeout(Duration::from_secs(30), client.presentation_records(None))
+            .await
+            .expect("the admin API answers")
+            .expect("the verifier lists its records")
+    })
+}
+
+#[test]
+fn verify_has_every_presentation_verified_and_counts_a_request_it_cannot_answer() {
+    let key = "v3rify-k3y";
+    let issuer = KeyedIssuer::start(key);
+    let env = |proof_attr| {
+        [
+            ("ISSUER_URL", issuer.admin_url.as_str()),
+            ("ISSUER_HEADERS", r#"{"X-API-Key": "v3rify-k3y"}"#),
+            ("CRED_ATTR", r#"{"score": "test", "name": "Alice"}"#),
+            ("PROOF_ATTR", proof_attr),
+        ]
+    };
+    let (report, output) = run_issue(
+        &[
+            "Verify",
+            "-u",
+            "2",
+            "-r",
+            "2",
+            "-t",
+            "15s",
+            "--keep-records",
+        ],
+        &env("score,name"),
+    );
+    assert!(!output.contains(key), "{output}");
+    assert_eq!(report["total"]["failures"], 0, "{output}");
+    let issued = entry(&report, "DIDCOMM", "issue_credential").expect("credentials");
+    assert_eq!(issued["requests"], 2, "one credential per holder: {output}");
+    let presented = entry(&report, "DIDCOMM", "present_proof").expect("presentations");
+    let presented = presented["requests"].as_u64().unwrap();
+    assert!(presented >= 2, "{output}");
+    let requests = entry(&report, "POST", "/present-proof-2.0/send-request").unwrap();
+    assert_eq!(requests["requests"], presented);
+    // The verifier itself says: each exchange done, each presentation verified.
+    let records = verifier_records(&issuer.admin_url, key);
+    assert_eq!(records.len() as u64, presented, "{records:?}");
+    for r in &records {
+        assert_eq!(
+            (r.state.as_str(), r.verified.as_deref()),
+            ("done", Some("true")),
+            "{r:?}"
+        );
+    }
+
+    // A request the holders cannot answer: every presentation a counted failure naming the
+    // attribute, exit code 1, no hang.
+    let (report, output, status) = run_issue_status(
+        &["Verify", "-u", "1", "-r", "1", "-t", "10s"],
+        &env(r#"["age"]"#),
+    );
+    assert_eq!(status, 1, "{output}");
+    let failed = entry(&report, "DIDCOMM", "present_proof").expect("presentations tried");
+    assert!(failed["requests"].as_u64().unwrap() >= 1, "{output}");
+    assert_eq!(failed["failures"], failed["requests"], "{output}");
+    assert!(
+        output.contains("$.credentialSubject.age")
+            || report.to_string().contains("$.credentialSubject.age"),
+        "the failure names the attribute: {output}"
+    );
+}
+
 #[test]
 fn bad_settings_are_refused_before_any_load() {
     for (var, value, want) in [
         ("ISSUER_HEADERS", "{not json", "ISSUER_HEADERS: not JSON"),
         ("CRED_ATTR", "score=test", "CRED_ATTR: not JSON"),
         ("ISSUER_URL", "127.0.0.1:8021", "ISSUER_URL: "),
+        ("PROOF_ATTR", "score,,name", "PROOF_ATTR: "),
     ] {
         let mut cmd = example("issue");
         cmd.env(var, value).args(["-t", "1s"]);

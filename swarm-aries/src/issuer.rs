@@ -1,6 +1,6 @@
 //! A typed client for the parts of an ACA-Py issuer's admin API the issuer flows use:
 //! out-of-band invitations, connections, issue-credential 2.0 offers and records, basic
-//! messages, and `/status`.
+//! messages, `/status`, and, as a verifier, present-proof 2.0 requests and records.
 //!
 //! Every admin call goes through a [`swarm_http::HttpClient`], so each is recorded as its
 //! own stats entry (kind `GET` or `POST`, the route as the name, with `[id]` for ids, e.g.
@@ -23,8 +23,10 @@ use swarm_core::{Recorder, UserContext};
 use swarm_http::{HttpClient, HttpClientBuilder, HttpError};
 
 mod records;
+mod verifier;
 
 pub use records::{ConnectionRecord, CredExRecord, IssuerStatus, LdProofOffer, OobInvitation};
+pub use verifier::{DifPresentationRequest, PresExRecord, VERIFIABLE_CREDENTIAL_SCHEMA};
 
 /// What went wrong with an issuer's admin API.
 #[derive(Debug, thiserror::Error)]

@@ -9,14 +9,16 @@ mod inbound;
 mod invitation;
 pub mod issuer;
 mod keys;
+mod ld_proof;
 pub mod message;
 mod service;
 pub mod users;
 
 pub use crate::agent::{
     resolve_their_service, Agent, AgentOptions, AriesError, Connection, CredentialError,
-    CredentialFormat, CredentialOffer, Grant, LdProof, PickupStatus, StoredCredential,
-    MAX_STORED_CREDENTIALS, OFFER_TYPE,
+    CredentialFormat, CredentialOffer, Grant, LdProof, PickupStatus, PresentationAck,
+    PresentationError, PresentationRequest, StoredCredential, MAX_STORED_CREDENTIALS, OFFER_TYPE,
+    PRESENTATION_REQUEST_TYPE,
 };
 pub use crate::envelope::{
     forward, pack, pack_bytes, pack_for_service, unpack, Keyring, Unpacked, FORWARD_TYPE,

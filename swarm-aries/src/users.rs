@@ -1,7 +1,7 @@
 //! Ready-made Aries users for Swarm load tests: mediator users (a native agent pinging its
 //! mediator, agent pairs messaging through it) and issuer users (credentials and messages
-//! from an ACA-Py issuer to native holders, directly or through a mediator, and the
-//! issuer's liveness).
+//! from an ACA-Py issuer to native holders, directly or through a mediator, presentations
+//! of those credentials verified by the issuer, and the issuer's liveness).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,8 +14,8 @@ use crate::invitation::Invitation;
 
 mod issuer;
 pub use issuer::{
-    parse_cred_attr, Issue, IssueMessage, IssuerSettings, Liveness, MediatorIssue,
-    MediatorIssueMessage,
+    parse_cred_attr, parse_proof_attr, Issue, IssueMessage, IssuerSettings, Liveness,
+    MediatorIssue, MediatorIssueMessage, Verify, VerifySettings,
 };
 
 /// The kind under which DIDComm operations are recorded.

@@ -6,6 +6,8 @@ mod doc;
 mod handshake;
 mod mediation;
 mod pickup;
+mod pres_exch;
+mod presentation;
 mod routed;
 mod tls;
 mod transport;
@@ -30,6 +32,9 @@ pub use credential::{
 pub use doc::resolve_their_service;
 pub use mediation::Grant;
 pub use pickup::PickupStatus;
+pub use presentation::{
+    PresentationAck, PresentationError, PresentationRequest, PRESENTATION_REQUEST_TYPE,
+};
 pub use routed::Connection;
 use tls::{Tls, TlsSettings};
 use transport::{Endpoint, Transport};
@@ -76,6 +81,11 @@ pub enum AriesError {
     /// malformed offer or credential, a credential that is not the one requested.
     #[error(transparent)]
     Credential(#[from] CredentialError),
+    /// A presentation request cannot be answered (another format, a malformed or
+    /// unsupported definition, no matching credential), or the verifier did not verify
+    /// the presentation.
+    #[error(transparent)]
+    Presentation(#[from] PresentationError),
 }
 
 /// Options of a new agent.

@@ -1,6 +1,7 @@
 //! Ready-made users that drive an ACA-Py issuer through its admin API, each holder a
 //! native agent: credentials issued to holders directly or through a mediator, basic
-//! messages from the issuer to holders, and the issuer's liveness.
+//! messages from the issuer to holders, presentations verified by the issuer
+//! ([`Verify`]), and the issuer's liveness.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +17,9 @@ use crate::agent::{Agent, AgentOptions, AriesError, Connection};
 use crate::inbound::InboundListener;
 use crate::invitation::Invitation;
 use crate::issuer::{IssuerClient, IssuerConfig, IssuerError, LdProofOffer};
+
+mod verify;
+pub use verify::{parse_proof_attr, Verify, VerifySettings};
 
 /// Settings of the issuer users ([`Issue`], [`MediatorIssue`], [`IssueMessage`],
 /// [`MediatorIssueMessage`], [`Liveness`]), handed to the run with `Swarm::setting` or
@@ -446,6 +450,9 @@ enum IssueFailure {
     Issuer(#[from] IssuerError),
     #[error(transparent)]
     Agent(#[from] AriesError),
+    /// The verifier did not verify a presentation ([`Verify`]).
+    #[error("{0}")]
+    Verification(String),
 }
 
 macro_rules! issuer_user {
