@@ -10,6 +10,7 @@ mod invitation;
 pub mod issuer;
 mod keys;
 pub mod message;
+pub mod multitenant;
 mod service;
 pub mod users;
 
