@@ -21,6 +21,11 @@ use crate::issuer::{ConnectionRecord, IssuerClient, IssuerConfig, IssuerError};
 
 mod user;
 
+/// The longest wait between two looks at a connection or mediation record: the polls start
+/// at the settings' `poll` and double up to this, so that tenants waiting on a busy agent do
+/// not load its admin API with their polls (25 tenants at 100 ms were 250 calls a second).
+pub const MAX_POLL: Duration = Duration::from_secs(1);
+
 pub use user::{MultitenantMediator, MultitenantSettings};
 
 /// A sub-wallet just created (`POST /multitenancy/wallet`): its id and the token its
@@ -181,12 +186,13 @@ impl IssuerClient {
         .await
     }
 
-    /// Waits until the connection is ready (`active` or `completed`), asking every `poll`
-    /// (`GET /connections/{id}`, each a recorded call) and at most until `timeout`.
+    /// Waits until the connection is ready (`active` or `completed`), asking after `poll`,
+    /// then twice as long each time up to [`MAX_POLL`] (`GET /connections/{id}`, each a
+    /// recorded call), and at most until `timeout`.
     pub async fn await_connection_ready(
         &self,
         connection_id: &str,
-        poll: Duration,
+        mut poll: Duration,
         timeout: Duration,
     ) -> Result<ConnectionRecord, IssuerError> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -205,6 +211,7 @@ impl IssuerClient {
                 });
             }
             tokio::time::sleep(poll).await;
+            poll = (poll * 2).min(MAX_POLL.max(poll));
         }
     }
 
@@ -236,12 +243,13 @@ impl IssuerClient {
         .await
     }
 
-    /// Waits until the mediation request is `granted`, asking every `poll` and at most until
-    /// `timeout`; `denied` or not granted in time is an [`IssuerError::BadReply`].
+    /// Waits until the mediation request is `granted`, asking after `poll`, then twice as
+    /// long each time up to [`MAX_POLL`], and at most until `timeout`; `denied` or not
+    /// granted in time is an [`IssuerError::BadReply`].
     pub async fn await_mediation_granted(
         &self,
         mediation_id: &str,
-        poll: Duration,
+        mut poll: Duration,
         timeout: Duration,
     ) -> Result<MediationRecord, IssuerError> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -260,6 +268,7 @@ impl IssuerClient {
                 });
             }
             tokio::time::sleep(poll).await;
+            poll = (poll * 2).min(MAX_POLL.max(poll));
         }
     }
 

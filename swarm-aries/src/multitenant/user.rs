@@ -29,7 +29,8 @@ pub struct MultitenantSettings {
     pub max_wait: Duration,
     /// How long the connection and the mediation grant may take.
     pub timeout: Duration,
-    /// The wait between two looks at a connection or mediation record.
+    /// The first wait between two looks at a connection or mediation record; it doubles
+    /// up to [`MAX_POLL`](crate::multitenant::MAX_POLL).
     pub poll: Duration,
     /// Remove each tenant's sub-wallet when its user stops (default off: the wallets stay,
     /// as a platform's tenants do).
@@ -38,7 +39,7 @@ pub struct MultitenantSettings {
 
 impl MultitenantSettings {
     /// Settings for this admin API and the mediator's invitation URL (`?oob=` or JSON):
-    /// 1 to 2 s between pings, 30 s time-out, 100 ms polls. An invitation that is not
+    /// 1 to 2 s between pings, 30 s time-out, polls from 100 ms. An invitation that is not
     /// out-of-band is an [`IssuerError::Setting`] naming `MEDIATION_URL`.
     pub fn new(admin: IssuerConfig, mediation_url: &str) -> Result<Self, IssuerError> {
         Ok(MultitenantSettings {
