@@ -136,11 +136,25 @@ fn secs(name: &str, v: f64) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
+    run(
+        "issue",
+        "Issue credentials from an ACA-Py issuer to many native holders",
+        "Issue",
+    )
+}
+
+/// The whole example, with its command name, help line and the user type run when none is
+/// named: `mediator_issue` and `issuer_messages` include this file and call it.
+pub(crate) fn run(name: &'static str, about: &'static str, default_user: &str) -> ExitCode {
     let app = swarm_core::cli::App::new()
         .mode(swarm_distributed::LocustWorker::new())
         .mode(swarm_web::WebUi::new());
     let matches = app
-        .augment(<Cli as clap::CommandFactory>::command())
+        .augment(
+            <Cli as clap::CommandFactory>::command()
+                .name(name)
+                .about(about),
+        )
         .get_matches();
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -173,9 +187,10 @@ fn main() -> ExitCode {
             .transpose()
             .map_err(|e| e.to_string())?;
         let mut args = cli.swarm.clone();
-        // Without user type names (command line, SWARM_* or the config file): Issue.
+        // Without user type names (command line, SWARM_* or the config file): Issue (or
+        // the including example's default).
         if !args.list && args.to_config().is_ok_and(|c| c.user_types.is_empty()) {
-            args.user_types = vec!["Issue".to_owned()];
+            args.user_types = vec![default_user.to_owned()];
         }
         let mediated = args
             .to_config()

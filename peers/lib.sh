@@ -94,8 +94,8 @@ report_check_installed() {
 }
 
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
-KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo issuer ganache socketio chromium report-check)
-STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo issuer ganache socketio tls-proxy chromedriver)
+KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo issuer multitenant ganache socketio chromium report-check)
+STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo issuer multitenant ganache socketio tls-proxy chromedriver)
 
 PROG="peers/$(basename "$0")"
 

@@ -145,6 +145,18 @@ impl IssuerHeaders {
         Ok(IssuerHeaders(headers))
     }
 
+    /// These headers with `name` set to `value` (replacing a header of that name, in any
+    /// case), e.g. a tenant's `Authorization: Bearer <token>` beside the base wallet's
+    /// `X-API-Key`. A name or value that cannot be sent is an [`IssuerError::Setting`].
+    pub fn with(mut self, name: &str, value: &str) -> Result<Self, IssuerError> {
+        let mut json = serde_json::Map::new();
+        json.insert(name.to_owned(), Value::String(value.to_owned()));
+        let IssuerHeaders(mut added) = Self::parse(&Value::Object(json).to_string())?;
+        self.0.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.0.append(&mut added);
+        Ok(self)
+    }
+
     /// The header names, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
@@ -263,7 +275,7 @@ impl IssuerClient {
 
     /// Send one call, recorded under `name`; the body as `T`. A status of 400 or more, or a
     /// body that is not a `T`, is recorded as a failure and returned as an error.
-    async fn call<T: DeserializeOwned>(
+    pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         method: swarm_http::Method,
         path: &str,
@@ -295,7 +307,11 @@ impl IssuerClient {
         let status = response.status().as_u16();
         if status >= 400 {
             let err = if status == 401 || status == 403 {
-                IssuerError::Unauthorized { call, status }
+                // The recorded failure names the setting too: it is what the run's report shows.
+                checked.failure(format!(
+                    "HTTP {status}: not authorized (check ISSUER_HEADERS)"
+                ));
+                return Err(IssuerError::Unauthorized { call, status });
             } else {
                 IssuerError::Status {
                     call,

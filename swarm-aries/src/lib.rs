@@ -11,6 +11,7 @@ pub mod issuer;
 mod keys;
 mod ld_proof;
 pub mod message;
+pub mod multitenant;
 mod service;
 pub mod users;
 

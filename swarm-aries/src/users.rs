@@ -13,6 +13,9 @@ use crate::agent::{Agent, AgentOptions, AriesError};
 use crate::invitation::Invitation;
 
 mod issuer;
+/// The multi-tenant platform's user: ACA-Py sub-wallets on the mediator (see
+/// [`crate::multitenant`]).
+pub use crate::multitenant::{MultitenantMediator, MultitenantSettings};
 pub use issuer::{
     parse_cred_attr, parse_proof_attr, Issue, IssueMessage, IssuerSettings, Liveness,
     MediatorIssue, MediatorIssueMessage, Verify, VerifySettings,

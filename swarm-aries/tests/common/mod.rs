@@ -76,6 +76,11 @@ fn start_once(name: &str, env: &[(&str, &str)]) -> Result<Peer, String> {
     {
         cmd.env("PEER_TIMEOUT", START_TIMEOUT_SECS.to_string());
     }
+    // This helper retries once itself, in a start slot: peers/start's own retry would
+    // double every attempt.
+    if std::env::var_os("PEER_RETRIES").is_none() {
+        cmd.env("PEER_RETRIES", "0");
+    }
     let out = cmd
         .envs(env.iter().copied())
         .output()
