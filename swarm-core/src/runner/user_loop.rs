@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::arrival::FirstTry;
 use super::panic::{guarded, Guarded};
 use crate::error::TaskError;
 use crate::rate::RateLimiter;
@@ -63,7 +64,7 @@ impl Limits {
 
 pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext, ctl: Control) {
     let mut selector = tasks.selector();
-    let Some(mut user) = start_user::<U>(&mut ctx, &ctl).await else {
+    let Some(mut user) = start_user::<U>(&mut ctx, &ctl, None).await else {
         return;
     };
 
@@ -99,8 +100,12 @@ pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext
 
 /// Build the user with `on_start`, retrying while it fails (after [`START_RETRY`], then
 /// twice as long each time, up to [`START_RETRY_MAX`]); `None` when the user is stopped
-/// first.
-pub(crate) async fn start_user<U: User>(ctx: &mut UserContext, ctl: &Control) -> Option<U> {
+/// first. `first_try` is dropped once the first attempt has ended, whatever its outcome.
+pub(crate) async fn start_user<U: User>(
+    ctx: &mut UserContext,
+    ctl: &Control,
+    mut first_try: Option<FirstTry>,
+) -> Option<U> {
     let mut retry = START_RETRY;
     loop {
         if ctl.stop.is_cancelled() || ctx.feeds.stopped() {
@@ -108,7 +113,9 @@ pub(crate) async fn start_user<U: User>(ctx: &mut UserContext, ctl: &Control) ->
         }
         let before = ctx.recorder.failures_recorded();
         let t0 = Instant::now();
-        match guarded(U::on_start(ctx), &ctl.kill).await {
+        let outcome = guarded(U::on_start(ctx), &ctl.kill).await;
+        drop(first_try.take());
+        match outcome {
             Guarded::Done(Ok(user)) => return Some(user),
             Guarded::Done(Err(e)) => report_error(ctx, "on_start", &e, before, t0),
             Guarded::Panicked(msg) => report_panic(ctx, "on_start", &msg, t0),
