@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 use super::panic::{guarded, Guarded};
+use super::signal::Fired;
 use super::user_loop::{report_error, report_panic, start_user, stop_user, Control};
 use super::{Runner, StopReason};
 use crate::rate::ArrivalSchedule;
@@ -211,12 +212,12 @@ impl Drop for Starting {
 pub(crate) async fn run_pool_user<U: User>(
     tasks: Arc<Tasks<U>>,
     mut ctx: UserContext,
-    ctl: Control,
+    mut ctl: Control,
     mut link: Link,
 ) {
     let mut selector = tasks.selector();
     let starting = link.starting.take();
-    let Some(mut user) = start_user::<U>(&mut ctx, &ctl, link.first_try.take()).await else {
+    let Some(mut user) = start_user::<U>(&mut ctx, &mut ctl, link.first_try.take()).await else {
         return;
     };
     drop(starting);
@@ -239,7 +240,7 @@ pub(crate) async fn run_pool_user<U: User>(
                 } else {
                     tokio::select! {
                     biased;
-                    () = ctl.stop.cancelled() => break,
+                    () = Fired(&mut ctl.stop) => break,
                     t = link.tickets.recv() => match t {
                         Some(t) => t,
                         None => break,
@@ -249,7 +250,7 @@ pub(crate) async fn run_pool_user<U: User>(
             }
         };
         let index = selector.next(&mut ctx.rng);
-        if !ctl.limits.admit(index, &ctl.stop).await {
+        if !ctl.limits.admit(index, ctl.stop.token()).await {
             break;
         }
         let task = tasks.get(index);
@@ -257,7 +258,7 @@ pub(crate) async fn run_pool_user<U: User>(
         let t0 = Instant::now();
         ctx.recorder
             .begin_iteration(t0.saturating_duration_since(scheduled));
-        let outcome = guarded(task.call(&mut user, &mut ctx), &ctl.kill).await;
+        let outcome = guarded(task.call(&mut user, &mut ctx), &mut ctl.kill).await;
         ctx.recorder.end_iteration();
         match outcome {
             Guarded::Done(Ok(())) => {}
@@ -265,7 +266,7 @@ pub(crate) async fn run_pool_user<U: User>(
             Guarded::Panicked(msg) => report_panic(&ctx, task.name(), &msg, t0),
             Guarded::Killed => break,
         }
-        if ctl.stop.is_cancelled() {
+        if ctl.stop.fired() {
             break;
         }
     }

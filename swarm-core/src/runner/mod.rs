@@ -16,6 +16,7 @@ mod distribute;
 mod observe;
 mod panic;
 mod precise;
+mod signal;
 mod spec;
 mod user_loop;
 
@@ -314,8 +315,8 @@ impl Runner {
         let fut = (t.spawn)(
             ctx,
             user_loop::Control {
-                stop: stop.clone(),
-                kill: kill.clone(),
+                stop: signal::Signal::new(stop.clone()),
+                kill: signal::Signal::new(kill.clone()),
                 limits: t.limits.clone(),
             },
             link,
