@@ -29,6 +29,8 @@
 #   QUIET_SECS=10   before each run, wait until no rustc has run for this long...
 #   QUIET_MAX=900   ...but at most this many seconds, then go on with a warning
 #   WARMUP=3        seconds of an unreported open-model run at the first rate (0: none)
+#   SWARM_BIN=      an http_max binary to measure instead of building this tree's (an
+#                   earlier build, for before/after figures; build it with --release)
 #   KEEP_WORK=1     keep the temporary directory with every log and JSON report
 #
 # Everything talks to 127.0.0.1 only; every run is bounded by its own run time plus a
@@ -46,6 +48,7 @@ RT=${RT:-}
 QUIET_SECS=${QUIET_SECS:-10}
 QUIET_MAX=${QUIET_MAX:-900}
 WARMUP=${WARMUP:-3}
+SWARM_BIN=${SWARM_BIN:-}
 SWARM_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 # Slack on top of a run's own run time before the watchdog kills it.
 GRACE=${GRACE:-30}
@@ -175,10 +178,15 @@ fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # Build before starting anything, so compile time never overlaps a measurement.
-log "building Swarm http_max (release)..."
-(cd "$ROOT" && cargo build --release --example http_max) >&2 \
-    || die "cargo build --release --example http_max failed"
-SWARM_MAX=$SWARM_TARGET/release/examples/http_max
+if [[ -n $SWARM_BIN ]]; then
+    SWARM_MAX=$SWARM_BIN
+    log "measuring $SWARM_MAX (SWARM_BIN; not built here)"
+else
+    log "building Swarm http_max (release)..."
+    (cd "$ROOT" && cargo build --release --example http_max) >&2 \
+        || die "cargo build --release --example http_max failed"
+    SWARM_MAX=$SWARM_TARGET/release/examples/http_max
+fi
 [[ -x $SWARM_MAX ]] || die "$SWARM_MAX missing after the build"
 CLK_TCK=$(getconf CLK_TCK)
 
