@@ -17,6 +17,15 @@
 #                   GOOSE_MEM_USERS=1000 for Goose's
 #   MEM_SAMPLE_AT=20 seconds after start at which RSS is sampled
 #   NAMES=100000    distinct request names for the many-names figure
+#   ROUNDS=1        wrk and Swarm throughput runs, alternating, ROUNDS times each: with more
+#                   than one, a table of every round's requests per CPU-second and ratio,
+#                   and the medians (the figure to quote on a shared machine)
+#   SWARM_BEFORE=   another http_max binary (an earlier build, say) run in each round after
+#                   Swarm's, with its own column: before/after figures from the same rounds
+#   RT=             a SCHED_FIFO priority (e.g. 1, as root) for nginx and every load
+#                   generator (chrt -f): on a machine shared with compilers, they then get
+#                   their cores whenever they want them (the kernel still keeps about 5%
+#                   of each core for other work). Empty: normal scheduling
 #   KEEP_WORK=1     keep the temporary directory with every log, CSV and report
 #
 # Everything talks to 127.0.0.1 only; every run is bounded by its own run time plus a
@@ -37,6 +46,9 @@ SKIP_GOOSE=${SKIP_GOOSE:-0}
 SKIP_LOCUST=${SKIP_LOCUST:-0}
 SKIP_SWARM=${SKIP_SWARM:-0}
 SKIP_MEMORY=${SKIP_MEMORY:-0}
+ROUNDS=${ROUNDS:-1}
+SWARM_BEFORE=${SWARM_BEFORE:-}
+RT=${RT:-}
 SWARM_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 GOOSE_TARGET=$ROOT/benches/goose/target
 LOCUST_BIN=${LOCUST_BIN:-$ROOT/.peers/locust/venv/bin/locust}
@@ -72,6 +84,19 @@ if [[ $SKIP_GOOSE != 1 ]]; then
     need cargo "install a Rust toolchain (or SKIP_GOOSE=1)"
 fi
 (( $(nproc) >= 2 )) || log "warning: fewer than 2 CPUs; pinning server and client apart is impossible"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a whole number above 0, got '$ROUNDS'"
+[[ -z $SWARM_BEFORE || -x $SWARM_BEFORE ]] || die "SWARM_BEFORE=$SWARM_BEFORE is not an executable"
+# How the throughput runs and nginx start: on CPU 1 (nginx on CPU 0), with RT at that
+# real-time priority.
+ON1=(taskset -c 1)
+NGINX_PREFIX=()
+if [[ -n $RT ]]; then
+    [[ $RT =~ ^[0-9]+$ ]] && (( RT >= 1 && RT <= 99 )) || die "RT must be a priority 1..99, got '$RT'"
+    need chrt "install util-linux"
+    chrt -f "$RT" true 2>/dev/null || die "cannot use SCHED_FIFO (RT=$RT needs root)"
+    ON1=(chrt -f "$RT" taskset -c 1)
+    NGINX_PREFIX=(chrt -f "$RT")
+fi
 
 # Sockets: 10,000 users want 10,000+ descriptors.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -112,7 +137,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---------------------------------------------------------------------------------------
 log "starting nginx on CPU 0..."
 # 10,000 liveness users hold 10,000 keep-alive connections.
-NGINX_OUT=$(NGINX_CPU=0 NGINX_WORKERS=1 NGINX_CONNECTIONS=${NGINX_CONNECTIONS:-20000} "$ROOT/peers/start" nginx) || die "peers/start nginx failed; $INSTALL_HINT"
+NGINX_OUT=$(NGINX_CPU=0 NGINX_WORKERS=1 NGINX_CONNECTIONS=${NGINX_CONNECTIONS:-20000} "${NGINX_PREFIX[@]}" "$ROOT/peers/start" nginx) || die "peers/start nginx failed; $INSTALL_HINT"
 URL=$(sed -n 's/^URL=//p' <<<"$NGINX_OUT" | head -n1)
 NGINX_PID=$(sed -n 's/^PID=//p' <<<"$NGINX_OUT" | head -n1)
 [[ -n $URL && -n $NGINX_PID ]] || die "peers/start nginx printed no URL=/PID=: $NGINX_OUT"
@@ -137,31 +162,49 @@ per_cpu() { awk -v n="${REQS[$1]}" -v c="${CPU[$1]}" 'BEGIN { if (c > 0) printf 
 LIMIT=$((DURATION + GRACE))
 
 # Warm-up, discarded: the first run against a cold nginx came out ~8% low.
-spawn "$WORK/warmup.log" taskset -c 1 "$WRK" -t1 -c"$USERS" -d2s "$URL/"
+spawn "$WORK/warmup.log" "${ON1[@]}" "$WRK" -t1 -c"$USERS" -d2s "$URL/"
 wait_bounded "$LAST_PID" "$GRACE" warmup || die "wrk warm-up failed: $(cat "$WORK/warmup.log")"
 
-# (a) wrk: the ceiling, a C event loop with no per-user logic.
-log "wrk -t1 -c$USERS -d${DURATION}s ..."
-spawn "$WORK/wrk.log" taskset -c 1 "$WRK" -t1 -c"$USERS" -d"${DURATION}s" "$URL/"
-wait_bounded "$LAST_PID" "$LIMIT" wrk || die "wrk failed: $(cat "$WORK/wrk.log")"
-record wrk "$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.log")" \
-    "$(awk '/ requests in / { print $1; exit }' "$WORK/wrk.log")"
+# Requests per CPU-second of each round, for the rounds table.
+ROUND_WRK=() ROUND_SWARM=() ROUND_BEFORE=()
+for ((round = 1; round <= ROUNDS; round++)); do
+    sfx=""; (( ROUNDS > 1 )) && sfx="-$round"
+    # (a) wrk: the ceiling, a C event loop with no per-user logic.
+    log "wrk -t1 -c$USERS -d${DURATION}s (round $round of $ROUNDS, load $(cut -d' ' -f1 /proc/loadavg)) ..."
+    spawn "$WORK/wrk$sfx.log" "${ON1[@]}" "$WRK" -t1 -c"$USERS" -d"${DURATION}s" "$URL/"
+    wait_bounded "$LAST_PID" "$LIMIT" wrk || die "wrk failed: $(cat "$WORK/wrk$sfx.log")"
+    record wrk "$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk$sfx.log")" \
+        "$(awk '/ requests in / { print $1; exit }' "$WORK/wrk$sfx.log")"
+    ROUND_WRK+=("$(per_cpu wrk)")
 
-# (b) Swarm
-if [[ $SKIP_SWARM != 1 ]]; then
-    log "Swarm http_max -u $USERS -r $USERS -t ${DURATION}s ..."
-    spawn "$WORK/swarm.log" taskset -c 1 "$SWARM_MAX" -H "$URL" -u "$USERS" -r "$USERS" \
-        -t "${DURATION}s" --csv "$WORK/swarm"
-    wait_bounded "$LAST_PID" "$LIMIT" swarm || die "Swarm http_max failed: $(tail -n 20 "$WORK/swarm.log")"
-    v=$(csv_aggregated "$WORK/swarm_stats.csv" 'Requests/s') \
-        || die "no Aggregated Requests/s in $WORK/swarm_stats.csv"
-    record swarm "$v" "$(csv_aggregated "$WORK/swarm_stats.csv" 'Request Count')"
-fi
+    # (b) Swarm
+    if [[ $SKIP_SWARM != 1 ]]; then
+        log "Swarm http_max -u $USERS -r $USERS -t ${DURATION}s (round $round of $ROUNDS) ..."
+        spawn "$WORK/swarm$sfx.log" "${ON1[@]}" "$SWARM_MAX" -H "$URL" -u "$USERS" -r "$USERS" \
+            -t "${DURATION}s" --csv "$WORK/swarm$sfx"
+        wait_bounded "$LAST_PID" "$LIMIT" swarm || die "Swarm http_max failed: $(tail -n 20 "$WORK/swarm$sfx.log")"
+        v=$(csv_aggregated "$WORK/swarm${sfx}_stats.csv" 'Requests/s') \
+            || die "no Aggregated Requests/s in $WORK/swarm${sfx}_stats.csv"
+        record swarm "$v" "$(csv_aggregated "$WORK/swarm${sfx}_stats.csv" 'Request Count')"
+        ROUND_SWARM+=("$(per_cpu swarm)")
+        if [[ -n $SWARM_BEFORE ]]; then
+            log "$SWARM_BEFORE -u $USERS -r $USERS -t ${DURATION}s (round $round of $ROUNDS) ..."
+            spawn "$WORK/before$sfx.log" "${ON1[@]}" "$SWARM_BEFORE" -H "$URL" -u "$USERS" -r "$USERS" \
+                -t "${DURATION}s" --csv "$WORK/before$sfx"
+            wait_bounded "$LAST_PID" "$LIMIT" before || die "$SWARM_BEFORE failed: $(tail -n 20 "$WORK/before$sfx.log")"
+            record before "$(csv_aggregated "$WORK/before${sfx}_stats.csv" 'Requests/s')" \
+                "$(csv_aggregated "$WORK/before${sfx}_stats.csv" 'Request Count')"
+            ROUND_BEFORE+=("$(per_cpu before)")
+        fi
+    fi
+done
+# The table below shows the last round; the rounds table all of them.
+mapfile -t ORDER < <(printf '%s\n' "${ORDER[@]}" | awk '!seen[$0]++')
 
 # (c) Locust: FastHttpUser, no wait, one process.
 if [[ $SKIP_LOCUST != 1 ]]; then
     log "Locust -u $USERS -r $USERS -t ${DURATION}s ..."
-    spawn "$WORK/locust.log" taskset -c 1 "$LOCUST_BIN" -f "$ROOT/peers/locustfiles/http_max.py" \
+    spawn "$WORK/locust.log" "${ON1[@]}" "$LOCUST_BIN" -f "$ROOT/peers/locustfiles/http_max.py" \
         --headless -u "$USERS" -r "$USERS" -t "${DURATION}s" -H "$URL" --csv "$WORK/locust" \
         --only-summary --loglevel WARNING
     # Locust exits 1 when any request failed; the CSV still tells the story.
@@ -177,7 +220,7 @@ fi
 # every user has started, so requests/s = requests / (run time after the ramp).
 if [[ $SKIP_GOOSE != 1 ]]; then
     log "Goose -u $USERS -r $USERS -t ${DURATION}s ..."
-    spawn "$WORK/goose.log" taskset -c 1 "$GOOSE_BIN" --host "$URL" -u "$USERS" -r "$USERS" \
+    spawn "$WORK/goose.log" "${ON1[@]}" "$GOOSE_BIN" --host "$URL" -u "$USERS" -r "$USERS" \
         -t "${DURATION}s" --report-file "$WORK/goose.md" --no-print-metrics -q
     wait_bounded "$LAST_PID" "$LIMIT" goose || log "warning: goose exited non-zero"
     [[ -s $WORK/goose.md ]] || die "Goose wrote no report: $(tail -n 20 "$WORK/goose.log")"
@@ -208,6 +251,35 @@ for t in "${ORDER[@]}"; do
     printf '%-8s %12.0f %12s %10s %14s %14s %14s\n' "$t" "${RPS[$t]}" "${REQS[$t]}" "${CPU[$t]}" \
         "$(per_cpu "$t")" "$r" "$rc"
 done
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+if (( ROUNDS > 1 )) && [[ $SKIP_SWARM != 1 ]]; then
+    printf '\nRounds (alternating, %ss each): requests per client CPU-second\n' "$DURATION"
+    if [[ -n $SWARM_BEFORE ]]; then
+        printf '%6s %12s %12s %10s %12s %10s\n' round wrk swarm swarm/wrk before before/wrk
+    else
+        printf '%6s %12s %12s %10s\n' round wrk swarm swarm/wrk
+    fi
+    RATIOS=() BRATIOS=()
+    for ((i = 0; i < ROUNDS; i++)); do
+        RATIOS+=("$(awk -v a="${ROUND_SWARM[$i]}" -v b="${ROUND_WRK[$i]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }')")
+        if [[ -n $SWARM_BEFORE ]]; then
+            BRATIOS+=("$(awk -v a="${ROUND_BEFORE[$i]}" -v b="${ROUND_WRK[$i]}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }')")
+            printf '%6d %12s %12s %9.2fx %12s %9.2fx\n' $((i + 1)) "${ROUND_WRK[$i]}" "${ROUND_SWARM[$i]}" \
+                "${RATIOS[$i]}" "${ROUND_BEFORE[$i]}" "${BRATIOS[$i]}"
+        else
+            printf '%6d %12s %12s %9.2fx\n' $((i + 1)) "${ROUND_WRK[$i]}" "${ROUND_SWARM[$i]}" "${RATIOS[$i]}"
+        fi
+    done
+    if [[ -n $SWARM_BEFORE ]]; then
+        printf '%6s %12.0f %12.0f %9.2fx %12.0f %9.2fx   (median of each column)\n' median \
+            "$(median "${ROUND_WRK[@]}")" "$(median "${ROUND_SWARM[@]}")" "$(median "${RATIOS[@]}")" \
+            "$(median "${ROUND_BEFORE[@]}")" "$(median "${BRATIOS[@]}")"
+    else
+        printf '%6s %12.0f %12.0f %9.2fx   (median of each column)\n' median "$(median "${ROUND_WRK[@]}")" \
+            "$(median "${ROUND_SWARM[@]}")" "$(median "${RATIOS[@]}")"
+    fi
+fi
 
 # ---------------------------------------------------------------------------------------
 # Memory per user: RSS of a run with N users minus RSS of a run with 1 user, sampled at the

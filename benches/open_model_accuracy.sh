@@ -22,9 +22,15 @@
 #                   of its own (setsid) whose scheduler autogroup gets that niceness, so on a
 #                   machine shared with compilers they get their cores almost alone (empty:
 #                   unchanged)
+#   RT=             a SCHED_FIFO priority (e.g. 1, as root) for nginx and Swarm (chrt -f):
+#                   other work on their cores (compilers) no longer preempts them, which
+#                   is what start lateness is most sensitive to (the kernel still keeps
+#                   about 5% of each core for other work). Overrides NICE. Empty: unchanged
 #   QUIET_SECS=10   before each run, wait until no rustc has run for this long...
 #   QUIET_MAX=900   ...but at most this many seconds, then go on with a warning
 #   WARMUP=3        seconds of an unreported open-model run at the first rate (0: none)
+#   SWARM_BIN=      an http_max binary to measure instead of building this tree's (an
+#                   earlier build, for before/after figures; build it with --release)
 #   KEEP_WORK=1     keep the temporary directory with every log and JSON report
 #
 # Everything talks to 127.0.0.1 only; every run is bounded by its own run time plus a
@@ -38,9 +44,11 @@ POOL_PRE=${POOL_PRE:-100}
 POOL_MAX=${POOL_MAX:-1000}
 CLOSED_USERS=${CLOSED_USERS:-50}
 NICE=${NICE:-}
+RT=${RT:-}
 QUIET_SECS=${QUIET_SECS:-10}
 QUIET_MAX=${QUIET_MAX:-900}
 WARMUP=${WARMUP:-3}
+SWARM_BIN=${SWARM_BIN:-}
 SWARM_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 # Slack on top of a run's own run time before the watchdog kills it.
 GRACE=${GRACE:-30}
@@ -159,14 +167,26 @@ if [[ -n $NICE ]]; then
     NGINX_START=("${AT_NICE[@]}" "${NGINX_START[@]}")
     "${AT_NICE[@]}" true || die "cannot run at niceness $NICE (a negative one needs root)"
 fi
+if [[ -n $RT ]]; then
+    [[ $RT =~ ^[0-9]+$ ]] && (( RT >= 1 && RT <= 99 )) || die "RT must be a priority 1..99, got '$RT'"
+    need chrt "install util-linux"
+    chrt -f "$RT" true 2>/dev/null || die "cannot use SCHED_FIFO (RT=$RT needs root)"
+    SWARM_ON=(chrt -f "$RT" taskset -c 1)
+    NGINX_START=(chrt -f "$RT" "$ROOT/peers/start" nginx)
+fi
 (( $(nproc) >= 2 )) || log "warning: fewer than 2 CPUs; pinning server and client apart is impossible"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # Build before starting anything, so compile time never overlaps a measurement.
-log "building Swarm http_max (release)..."
-(cd "$ROOT" && cargo build --release --example http_max) >&2 \
-    || die "cargo build --release --example http_max failed"
-SWARM_MAX=$SWARM_TARGET/release/examples/http_max
+if [[ -n $SWARM_BIN ]]; then
+    SWARM_MAX=$SWARM_BIN
+    log "measuring $SWARM_MAX (SWARM_BIN; not built here)"
+else
+    log "building Swarm http_max (release)..."
+    (cd "$ROOT" && cargo build --release --example http_max) >&2 \
+        || die "cargo build --release --example http_max failed"
+    SWARM_MAX=$SWARM_TARGET/release/examples/http_max
+fi
 [[ -x $SWARM_MAX ]] || die "$SWARM_MAX missing after the build"
 CLK_TCK=$(getconf CLK_TCK)
 

@@ -2,16 +2,18 @@
 //! by an idle user of a pool, whatever the target's latency.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 use super::panic::{guarded, Guarded};
+use super::signal::Fired;
 use super::user_loop::{report_error, report_panic, start_user, stop_user, Control};
-use super::Runner;
+use super::{Runner, StopReason};
 use crate::rate::ArrivalSchedule;
 use crate::task::Tasks;
 use crate::user::{User, UserContext};
@@ -43,6 +45,48 @@ const GROW_AFTER: Duration = Duration::from_millis(100);
 /// worker thread, so the gap bounds the scheduler's CPU at high rates (measured at
 /// 10,000/s: 63 us of CPU per iteration with a 50 us gap, 43 with 200, 37 with 500).
 const MIN_GAP: Duration = Duration::from_micros(250);
+
+/// The longest the schedule waits for the pre-allocated users' first `on_start` (a
+/// request's default time-out, and k6's `setupTimeout`): past it, iterations start
+/// anyway, on the users that are ready, and a warning says so.
+const POOL_READY_MAX: Duration = Duration::from_secs(60);
+
+/// Counts the pre-allocated users whose first `on_start` has not ended: the schedule
+/// starts once none is left, so that their `on_start` never shows as start lateness (k6
+/// initializes its pre-allocated users before the test starts).
+#[derive(Debug, Default)]
+pub(crate) struct PoolReady {
+    left: AtomicUsize,
+    done: Notify,
+}
+
+impl PoolReady {
+    /// Until every first attempt has ended (a failed one counts: it is retried later).
+    async fn wait(&self) {
+        while self.left.load(Ordering::Acquire) > 0 {
+            // `notify_one` keeps a permit when no one waits yet: no wake-up is lost.
+            self.done.notified().await;
+        }
+    }
+}
+
+/// Counts one pre-allocated user in [`PoolReady`] until its first `on_start` has ended.
+pub(crate) struct FirstTry(Arc<PoolReady>);
+
+impl FirstTry {
+    fn new(ready: &Arc<PoolReady>) -> FirstTry {
+        ready.left.fetch_add(1, Ordering::AcqRel);
+        FirstTry(ready.clone())
+    }
+}
+
+impl Drop for FirstTry {
+    fn drop(&mut self) {
+        if self.0.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.done.notify_one();
+        }
+    }
+}
 
 /// An iteration due while every user was busy.
 #[derive(Debug, Clone, Copy)]
@@ -144,6 +188,8 @@ pub(crate) struct Link {
     pub(crate) first: Option<Instant>,
     /// Counts the user as starting until its `on_start` is done.
     pub(crate) starting: Option<Starting>,
+    /// A pre-allocated user: holds the schedule's start until its first `on_start` ends.
+    pub(crate) first_try: Option<FirstTry>,
 }
 
 /// Counts a pool user as starting (see [`PoolState::starting`]) until dropped.
@@ -166,12 +212,12 @@ impl Drop for Starting {
 pub(crate) async fn run_pool_user<U: User>(
     tasks: Arc<Tasks<U>>,
     mut ctx: UserContext,
-    ctl: Control,
+    mut ctl: Control,
     mut link: Link,
 ) {
     let mut selector = tasks.selector();
     let starting = link.starting.take();
-    let Some(mut user) = start_user::<U>(&mut ctx, &ctl).await else {
+    let Some(mut user) = start_user::<U>(&mut ctx, &mut ctl, link.first_try.take()).await else {
         return;
     };
     drop(starting);
@@ -194,7 +240,7 @@ pub(crate) async fn run_pool_user<U: User>(
                 } else {
                     tokio::select! {
                     biased;
-                    () = ctl.stop.cancelled() => break,
+                    () = Fired(&mut ctl.stop) => break,
                     t = link.tickets.recv() => match t {
                         Some(t) => t,
                         None => break,
@@ -204,7 +250,7 @@ pub(crate) async fn run_pool_user<U: User>(
             }
         };
         let index = selector.next(&mut ctx.rng);
-        if !ctl.limits.admit(index, &ctl.stop).await {
+        if !ctl.limits.admit(index, ctl.stop.token()).await {
             break;
         }
         let task = tasks.get(index);
@@ -212,7 +258,7 @@ pub(crate) async fn run_pool_user<U: User>(
         let t0 = Instant::now();
         ctx.recorder
             .begin_iteration(t0.saturating_duration_since(scheduled));
-        let outcome = guarded(task.call(&mut user, &mut ctx), &ctl.kill).await;
+        let outcome = guarded(task.call(&mut user, &mut ctx), &mut ctl.kill).await;
         ctx.recorder.end_iteration();
         match outcome {
             Guarded::Done(Ok(())) => {}
@@ -220,7 +266,7 @@ pub(crate) async fn run_pool_user<U: User>(
             Guarded::Panicked(msg) => report_panic(&ctx, task.name(), &msg, t0),
             Guarded::Killed => break,
         }
-        if ctl.stop.is_cancelled() {
+        if ctl.stop.fired() {
             break;
         }
     }
@@ -232,6 +278,10 @@ pub(crate) async fn run_pool_user<U: User>(
 pub(crate) struct OpenModel {
     /// The end of the schedule as first planned (a rate change keeps it).
     end: Instant,
+    /// How long the schedule runs, from its start.
+    duration: Duration,
+    /// Until the schedule starts: the pre-allocated users' first `on_start` calls.
+    ready: Option<Arc<PoolReady>>,
     idle: IdlePool,
     max_users: u32,
     precise: bool,
@@ -271,13 +321,31 @@ impl OpenModel {
         }
     }
 
-    /// Start iterations at `rate` per second from `now` until the end.
+    /// Start iterations at `rate` per second from `now` until the end (before the
+    /// schedule's start: from its start).
     pub(crate) fn set_rate(&mut self, rate: f64, now: Instant) {
         let mut pool = self.idle.lock();
         let c = &mut pool.cursor;
+        if self.ready.is_some() {
+            c.schedule = ArrivalSchedule::constant(rate, self.duration);
+            return;
+        }
         c.schedule = ArrivalSchedule::constant(rate, c.until.saturating_duration_since(now));
         c.origin = now;
         c.k = 0;
+    }
+
+    /// Start the schedule at `now`; no iteration starts at or after the run's end (its
+    /// run time or the schedule's end, whichever is first).
+    fn begin(&mut self, now: Instant, run_time: Option<Duration>) {
+        self.ready = None;
+        self.end = now + self.duration;
+        self.last_wake = now;
+        let mut pool = self.idle.lock();
+        let c = &mut pool.cursor;
+        c.origin = now;
+        c.k = 0;
+        c.until = run_time.map_or(self.end, |d| (now + d).min(self.end));
     }
     /// Let the pool grow to `users` (never below the users it has).
     pub(crate) fn set_max_users(&mut self, users: u32, running: usize) {
@@ -311,17 +379,19 @@ impl OpenModel {
 
 impl Runner {
     /// The open model: pre-allocate the pool (spread over the types by weight, as in
-    /// the closed model); iterations then start on schedule from the run's start.
+    /// the closed model). Iterations start on schedule once [`Runner::prepare_pool`] has
+    /// seen the pool ready.
     pub(super) fn start_open(&mut self, plan: Arrival) {
         self.agg.open_model();
         let now = Instant::now();
         let duration = plan.schedule.duration();
         let idle: IdlePool = Arc::new(parking_lot::Mutex::new(PoolState {
+            // Nothing is due until the schedule starts (`until` is its origin).
             cursor: Cursor {
                 schedule: plan.schedule,
                 origin: now,
                 k: 0,
-                until: now + duration,
+                until: now,
             },
             idle: Vec::new(),
             backlog: VecDeque::new(),
@@ -330,30 +400,62 @@ impl Runner {
             max_lateness: plan.max_lateness,
             grow_after: (plan.max_lateness / 10).min(GROW_AFTER),
         }));
+        let ready = Arc::new(PoolReady::default());
         self.set_target(plan.pre_allocated, f64::INFINITY);
         while let Some(kind) = self.kind_to_grow() {
-            self.spawn_any(kind, Some((idle.clone(), None)));
-        }
-        // The run starts once the pool is made.
-        let now = Instant::now();
-        self.start = now;
-        {
-            // No iteration starts at or after the run's end (its run time or the
-            // schedule's end, whichever is first).
-            let mut pool = idle.lock();
-            let c = &mut pool.cursor;
-            c.origin = now;
-            c.until = self
-                .run_time
-                .map_or(now + duration, |d| (now + d).min(now + duration));
+            let first_try = FirstTry::new(&ready);
+            self.spawn_any(kind, Some((idle.clone(), None, Some(first_try))));
         }
         self.open = Some(OpenModel {
             end: now + duration,
+            duration,
+            ready: Some(ready),
             idle,
             max_users: plan.max_users,
             precise: plan.precise_timer,
             last_wake: now,
         });
+    }
+
+    /// Wait until every pre-allocated user's first `on_start` has ended (at most
+    /// [`POOL_READY_MAX`]), answering commands meanwhile, then start the schedule and the
+    /// run's clock: `on_start` takes none of the run time and shows in no lateness.
+    /// `Some` when a command ends the run first.
+    pub(super) async fn prepare_pool(&mut self) -> Option<StopReason> {
+        let ready = self.open.as_ref()?.ready.clone()?;
+        let limit = tokio::time::sleep(POOL_READY_MAX);
+        tokio::pin!(limit);
+        loop {
+            tokio::select! {
+                biased;
+                cmd = self.rx.recv(), if self.rx_open => match cmd {
+                    Some(cmd) => {
+                        if let Some(reason) = self.command(cmd) {
+                            return Some(reason);
+                        }
+                    }
+                    // The schedule ends the run: it needs no handle.
+                    None => self.rx_open = false,
+                },
+                () = ready.wait() => break,
+                () = &mut limit => {
+                    tracing::warn!(
+                        "the pre-allocated users' on_start took over {} s; the schedule starts anyway",
+                        POOL_READY_MAX.as_secs()
+                    );
+                    break;
+                }
+            }
+        }
+        let now = Instant::now();
+        self.start = now;
+        self.ramp_start = now;
+        self.agg.restart_clock();
+        let run_time = self.run_time;
+        if let Some(open) = self.open.as_mut() {
+            open.begin(now, run_time);
+        }
+        None
     }
 
     /// Start every iteration that is due (before `deadline`), each on an idle pool user;
@@ -393,7 +495,7 @@ impl Runner {
             let total = self.running() + 1;
             self.set_target(total, f64::INFINITY);
             match self.kind_to_grow() {
-                Some(kind) => self.spawn_any(kind, Some((open.idle.clone(), first))),
+                Some(kind) => self.spawn_any(kind, Some((open.idle.clone(), first, None))),
                 None => break,
             }
         }

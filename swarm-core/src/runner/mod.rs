@@ -16,6 +16,7 @@ mod distribute;
 mod observe;
 mod panic;
 mod precise;
+mod signal;
 mod spec;
 mod user_loop;
 
@@ -266,12 +267,20 @@ impl Runner {
     }
 
     /// Start a user; with `pool`, a pool user of the open model (its first iteration
-    /// scheduled at `first`, if any).
-    fn spawn_any(&mut self, kind: usize, pool: Option<(arrival::IdlePool, Option<Instant>)>) {
+    /// scheduled at `first`, if any; a pre-allocated one with its first try).
+    fn spawn_any(
+        &mut self,
+        kind: usize,
+        pool: Option<(
+            arrival::IdlePool,
+            Option<Instant>,
+            Option<arrival::FirstTry>,
+        )>,
+    ) {
         let slot = self.slots.len();
         let (tickets, link) = match pool {
             None => (None, None),
-            Some((idle, first)) => {
+            Some((idle, first, first_try)) => {
                 let (tx, rx) = mpsc::channel(1);
                 (
                     Some(tx),
@@ -280,6 +289,7 @@ impl Runner {
                         slot,
                         first,
                         starting: Some(arrival::Starting::new(&idle)),
+                        first_try,
                         idle,
                     }),
                 )
@@ -305,8 +315,8 @@ impl Runner {
         let fut = (t.spawn)(
             ctx,
             user_loop::Control {
-                stop: stop.clone(),
-                kill: kill.clone(),
+                stop: signal::Signal::new(stop.clone()),
+                kill: signal::Signal::new(kill.clone()),
                 limits: t.limits.clone(),
             },
             link,
@@ -397,17 +407,23 @@ impl Runner {
         self.agg.reset();
         self.start = Instant::now();
         self.ramp_start = self.start;
+        let _ = self.events.send(RunEvent::State(RunState::Spawning));
+        // The open model: the pool first; its schedule and the run's clock start once the
+        // pre-allocated users are ready.
+        let mut ended = None;
         if let Some(plan) = self.arrival.take() {
             self.start_open(plan);
+            ended = self.prepare_pool().await;
         }
         let start = self.start;
         let far = start + Duration::from_secs(86_400 * 365);
         let mut tick = tokio::time::interval_at(start + self.tick, self.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let _ = self.events.send(RunEvent::State(RunState::Spawning));
 
         let timer = precise::Timer::new(self.open.as_ref().is_some_and(OpenModel::precise));
-        let reason = if self.follow_shape(Duration::ZERO) {
+        let reason = if let Some(reason) = ended {
+            reason
+        } else if self.follow_shape(Duration::ZERO) {
             self.publish();
             self.main_loop(&mut tick, far, &timer).await
         } else {

@@ -9,7 +9,8 @@ use std::sync::Once;
 use std::task::{Context, Poll};
 
 use futures::FutureExt;
-use tokio_util::sync::CancellationToken;
+
+use super::signal::Signal;
 
 thread_local! {
     static IN_USER_CODE: Cell<bool> = const { Cell::new(false) };
@@ -58,20 +59,22 @@ pub(crate) enum Guarded<T> {
 }
 
 /// Run user code, catching its panic, and give up at once when `kill` fires.
-pub(crate) async fn guarded<F: Future>(fut: F, kill: &CancellationToken) -> Guarded<F::Output> {
+pub(crate) async fn guarded<F: Future>(fut: F, kill: &mut Signal) -> Guarded<F::Output> {
     let fut = std::pin::pin!(fut);
-    let caught = AssertUnwindSafe(Scope(fut)).catch_unwind();
-    tokio::select! {
-        biased;
-        () = kill.cancelled() => Guarded::Killed,
-        r = caught => match r {
+    let mut caught = AssertUnwindSafe(Scope(fut)).catch_unwind();
+    std::future::poll_fn(|cx| {
+        if kill.poll_fired(cx) {
+            return Poll::Ready(Guarded::Killed);
+        }
+        Pin::new(&mut caught).poll(cx).map(|r| match r {
             Ok(v) => Guarded::Done(v),
             Err(payload) => {
                 IN_USER_CODE.with(|c| c.set(false));
                 Guarded::Panicked(describe(payload.as_ref()))
             }
-        },
-    }
+        })
+    })
+    .await
 }
 
 fn describe(payload: &(dyn Any + Send)) -> String {

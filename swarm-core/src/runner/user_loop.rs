@@ -6,7 +6,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::arrival::FirstTry;
 use super::panic::{guarded, Guarded};
+use super::signal::{Fired, Signal};
 use crate::error::TaskError;
 use crate::rate::RateLimiter;
 use crate::stats::Sample;
@@ -27,9 +29,9 @@ pub(crate) const START_RETRY_MAX: Duration = Duration::from_secs(30);
 
 pub(crate) struct Control {
     /// Finish the current task, then stop (a wait is cut short).
-    pub(crate) stop: CancellationToken,
+    pub(crate) stop: Signal,
     /// Drop the current task at once.
-    pub(crate) kill: CancellationToken,
+    pub(crate) kill: Signal,
     /// Caps on task starts: the run's `--max-rps`, and one per task (by index).
     pub(crate) limits: Arc<Limits>,
 }
@@ -61,22 +63,26 @@ impl Limits {
     }
 }
 
-pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext, ctl: Control) {
+pub(crate) async fn run_user<U: User>(
+    tasks: Arc<Tasks<U>>,
+    mut ctx: UserContext,
+    mut ctl: Control,
+) {
     let mut selector = tasks.selector();
-    let Some(mut user) = start_user::<U>(&mut ctx, &ctl).await else {
+    let Some(mut user) = start_user::<U>(&mut ctx, &mut ctl, None).await else {
         return;
     };
 
     // A feeder that ran out (stop-user, end-run) stops the user too.
-    while !ctl.stop.is_cancelled() && !ctx.feeds.stopped() {
+    while !ctl.stop.fired() && !ctx.feeds.stopped() {
         let index = selector.next(&mut ctx.rng);
-        if !ctl.limits.admit(index, &ctl.stop).await {
+        if !ctl.limits.admit(index, ctl.stop.token()).await {
             break;
         }
         let task = tasks.get(index);
         let before = ctx.recorder.failures_recorded();
         let t0 = Instant::now();
-        match guarded(task.call(&mut user, &mut ctx), &ctl.kill).await {
+        match guarded(task.call(&mut user, &mut ctx), &mut ctl.kill).await {
             Guarded::Done(Ok(())) => {}
             Guarded::Done(Err(e)) => report_error(&ctx, task.name(), &e, before, t0),
             Guarded::Panicked(msg) => report_panic(&ctx, task.name(), &msg, t0),
@@ -89,7 +95,7 @@ pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext
         } else {
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                () = ctl.stop.cancelled() => break,
+                () = Fired(&mut ctl.stop) => break,
             }
         }
     }
@@ -99,16 +105,22 @@ pub(crate) async fn run_user<U: User>(tasks: Arc<Tasks<U>>, mut ctx: UserContext
 
 /// Build the user with `on_start`, retrying while it fails (after [`START_RETRY`], then
 /// twice as long each time, up to [`START_RETRY_MAX`]); `None` when the user is stopped
-/// first.
-pub(crate) async fn start_user<U: User>(ctx: &mut UserContext, ctl: &Control) -> Option<U> {
+/// first. `first_try` is dropped once the first attempt has ended, whatever its outcome.
+pub(crate) async fn start_user<U: User>(
+    ctx: &mut UserContext,
+    ctl: &mut Control,
+    mut first_try: Option<FirstTry>,
+) -> Option<U> {
     let mut retry = START_RETRY;
     loop {
-        if ctl.stop.is_cancelled() || ctx.feeds.stopped() {
+        if ctl.stop.fired() || ctx.feeds.stopped() {
             return None;
         }
         let before = ctx.recorder.failures_recorded();
         let t0 = Instant::now();
-        match guarded(U::on_start(ctx), &ctl.kill).await {
+        let outcome = guarded(U::on_start(ctx), &mut ctl.kill).await;
+        drop(first_try.take());
+        match outcome {
             Guarded::Done(Ok(user)) => return Some(user),
             Guarded::Done(Err(e)) => report_error(ctx, "on_start", &e, before, t0),
             Guarded::Panicked(msg) => report_panic(ctx, "on_start", &msg, t0),
@@ -116,7 +128,7 @@ pub(crate) async fn start_user<U: User>(ctx: &mut UserContext, ctl: &Control) ->
         }
         tokio::select! {
             () = tokio::time::sleep(retry) => {}
-            () = ctl.stop.cancelled() => return None,
+            () = Fired(&mut ctl.stop) => return None,
         }
         retry = (retry * 2).min(START_RETRY_MAX);
     }
@@ -127,8 +139,8 @@ pub(crate) async fn start_user<U: User>(ctx: &mut UserContext, ctl: &Control) ->
 pub(crate) async fn stop_user<U: User>(user: &mut U, ctx: &mut UserContext) {
     let before = ctx.recorder.failures_recorded();
     let t0 = Instant::now();
-    let never = CancellationToken::new();
-    match guarded(user.on_stop(ctx), &never).await {
+    let mut never = Signal::new(CancellationToken::new());
+    match guarded(user.on_stop(ctx), &mut never).await {
         Guarded::Done(Ok(())) | Guarded::Killed => {}
         Guarded::Done(Err(e)) => report_error(ctx, "on_stop", &e, before, t0),
         Guarded::Panicked(msg) => report_panic(ctx, "on_stop", &msg, t0),

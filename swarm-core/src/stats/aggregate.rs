@@ -96,6 +96,14 @@ impl Aggregator {
         }
     }
 
+    /// Count the run's time from now, keeping what was recorded so far (the open model
+    /// starts its clock once its pool has made its users).
+    pub(crate) fn restart_clock(&mut self) {
+        self.start = Instant::now();
+        self.start_wall = SystemTime::now();
+        self.last_tick = self.start;
+    }
+
     /// Move everything the shards hold into the totals and the current interval.
     pub(crate) fn collect(&mut self) {
         let now = SystemTime::now();
