@@ -94,7 +94,7 @@ report_check_installed() {
 }
 
 # Peers that `peers/install` knows, and the ones `peers/start` can run.
-KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo issuer multitenant ganache socketio chromium report-check)
+KNOWN_PEERS=(locust nginx wrk mediator mediator-legacy mediator-credo issuer multitenant credo-holder ganache socketio chromium report-check)
 STARTABLE_PEERS=(locust nginx mediator mediator-legacy mediator-credo issuer multitenant ganache socketio tls-proxy chromedriver)
 
 PROG="peers/$(basename "$0")"
