@@ -7,6 +7,8 @@
 //! cargo run --release --example issue -- -u 10 -r 2 -t 1m          # starts a local ACA-Py issuer
 //! cargo run --release --example issue -- MediatorIssue -u 10 -r 1 -t 1m   # and a local mediator
 //! cargo run --release --example issue -- Verify -u 10 -r 2 -t 1m   # presentations verified
+//! CRED_FORMAT=indy CRED_DEF=WgWxqztrNooG92RXvxSTWv:3:CL:20:tag ISSUER_URL=... \
+//!   cargo run --release --example issue -- -u 10 -r 1 -t 1m      # an issuer with a ledger
 //! ```
 //!
 //! The user types, one per Aries load test teams run today:
@@ -34,15 +36,31 @@
 //! with a mediated user type and no `MEDIATION_URL`, a local mediator too; both are stopped
 //! (by PID) at the end. `ISSUER_HEADERS` (a JSON object, e.g. `{"X-API-Key": "..."}` or a
 //! tenant's `{"Authorization": "Bearer ..."}`) goes with every admin call and is never
-//! printed. Without a ledger, credentials are `ld_proof` (an issuer `did:key`:
-//! `ISSUER_DID`, or one created for the run); `CRED_ATTR` is the credential subject, as
-//! `[{"name": "score", "value": "test"}]` or `{"score": "test"}`.
+//! printed.
+//!
+//! Credentials (`CRED_FORMAT`, `--cred-format`): `ld_proof` by default, which needs no
+//! ledger (an issuer `did:key`: `ISSUER_DID`, or one created for the run), with `CRED_ATTR`
+//! as the credential subject, written `[{"name": "score", "value": "test", "mime-type":
+//! "text/plain"}]` or `{"score": "test"}`. `indy` and `anoncreds` offer a credential from
+//! the credential definition `CRED_DEF` (`--cred-def`; indy:
+//! `DID:3:CL:SEQ_NO_OR_SCHEMA_ID:TAG`) and optionally the schema `SCHEMA` (`--schema`;
+//! indy: `DID:2:NAME:VERSION`), with `CRED_ATTR` as the credential preview (`filter.indy`
+//! or `filter.anoncreds` and `credential_preview` in the send-offer). Those offers are
+//! built but not tested end to end here: the issuer needs a ledger (or an AnonCreds
+//! registry) for the schema and credential definition, and none runs on the test machines;
+//! an issuer without one refuses each offer, a counted failure carrying its reason. The
+//! native holders speak ld_proof only, so even an issuer with a ledger would get an
+//! `issuance-abandoned` problem report for each indy/anoncreds offer (a counted failure
+//! saying so), and `Verify` takes ld_proof only. `CRED_FORMAT` that is not one of the
+//! three, indy/anoncreds without `CRED_DEF`, a malformed indy id, `CRED_DEF`/`SCHEMA` with
+//! ld_proof, or an indy/anoncreds `CRED_ATTR` value that is not a string, number or
+//! boolean is refused before any load (exit code 2, the message naming the setting).
 use std::process::ExitCode;
 use std::time::Duration;
 
-use swarm_aries::issuer::{IssuerConfig, IssuerHeaders};
+use swarm_aries::issuer::{CredAttr, CredFormat, CredentialSpec, IssuerConfig, IssuerHeaders};
 use swarm_aries::users::{
-    parse_cred_attr, parse_proof_attr, Issue, IssueMessage, IssuerSettings, Liveness,
+    parse_cred_attrs, parse_proof_attr, Issue, IssueMessage, IssuerSettings, Liveness,
     MediatorIssue, MediatorIssueMessage, Verify, VerifySettings,
 };
 use swarm_aries::Invitation;
@@ -77,9 +95,23 @@ struct Cli {
     #[arg(long, env = "ISSUER_DID", value_name = "DID")]
     issuer_did: Option<String>,
 
-    /// The credential subject: [{"name": "score", "value": "test"}] or {"score": "test"}
+    /// The credential's attributes: [{"name": "score", "value": "test"}] or {"score": "test"};
+    /// the subject with ld_proof, the credential preview with indy/anoncreds
     #[arg(long, env = "CRED_ATTR", value_name = "JSON")]
     cred_attr: Option<String>,
+
+    /// The credential format: ld_proof (default, no ledger), indy or anoncreds (need a
+    /// ledger and CRED_DEF)
+    #[arg(long, env = "CRED_FORMAT", value_name = "FORMAT")]
+    cred_format: Option<String>,
+
+    /// indy/anoncreds: the credential definition id (indy: DID:3:CL:SEQ_NO_OR_SCHEMA_ID:TAG)
+    #[arg(long, env = "CRED_DEF", value_name = "ID")]
+    cred_def: Option<String>,
+
+    /// indy/anoncreds: the schema id, optional (indy: DID:2:NAME:VERSION)
+    #[arg(long, env = "SCHEMA", value_name = "ID")]
+    schema: Option<String>,
 
     /// Verify: the credential subject's attributes asked for, ["score"] or score,name;
     /// default: those of CRED_ATTR
@@ -177,8 +209,19 @@ pub(crate) fn run(name: &'static str, about: &'static str, default_user: &str) -
         let attributes = cli
             .cred_attr
             .as_deref()
-            .map(parse_cred_attr)
+            .map(parse_cred_attrs)
             .transpose()
+            .map_err(|e| e.to_string())?;
+        let credential = CredentialSpec::parse(
+            cli.cred_format.as_deref(),
+            cli.cred_def.as_deref(),
+            cli.schema.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+        // An indy/anoncreds preview takes string values: CRED_ATTR is checked for it now.
+        let default_attrs = [CredAttr::new("score", "test")];
+        credential
+            .cred_def_offer(attributes.as_deref().unwrap_or(&default_attrs))
             .map_err(|e| e.to_string())?;
         let proof_attributes = cli
             .proof_attr
@@ -195,6 +238,15 @@ pub(crate) fn run(name: &'static str, about: &'static str, default_user: &str) -
         let mediated = args
             .to_config()
             .is_ok_and(|c| c.user_types.iter().any(|t| t.starts_with("Mediator")));
+        let verify = args
+            .to_config()
+            .is_ok_and(|c| c.user_types.iter().any(|t| t == "Verify"));
+        if verify && credential.format != CredFormat::LdProof {
+            return Err(format!(
+                "CRED_FORMAT: Verify presents ld_proof credentials only, not {}",
+                credential.format
+            ));
+        }
         // The holders talk to the issuer's admin API and DIDComm endpoint, not to a --host.
         args.no_preflight = true;
         let mut app = app;
@@ -215,9 +267,10 @@ pub(crate) fn run(name: &'static str, about: &'static str, default_user: &str) -
             let mut settings = IssuerSettings::new(config)
                 .wait(min, max)
                 .timeout(timeout)
-                .keep_records(cli.keep_records);
+                .keep_records(cli.keep_records)
+                .credential(credential);
             if let Some(a) = attributes {
-                settings = settings.attributes(a);
+                settings = settings.cred_attrs(a);
             }
             if let Some(did) = &cli.issuer_did {
                 settings = settings.issuer_did(did);

@@ -11,8 +11,9 @@
 //! ```
 //!
 //! The `issue` example with another default: the same flags, settings (`ISSUER_URL`,
-//! `ISSUER_HEADERS`, `MEDIATION_URL`, `CRED_ATTR`, ...) and user types (name one to run
-//! it instead), and local ACA-Py peers from `peers/` when no URLs are given.
+//! `ISSUER_HEADERS`, `MEDIATION_URL`, `CRED_ATTR`, `CRED_FORMAT`, `CRED_DEF`, `SCHEMA`, ...)
+//! and user types (name one to run it instead), and local ACA-Py peers from `peers/` when
+//! no URLs are given.
 use std::process::ExitCode;
 
 #[path = "issue.rs"]

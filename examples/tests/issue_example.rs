@@ -207,21 +207,116 @@ fn verify_has_every_presentation_verified_and_counts_a_request_it_cannot_answer(
     );
 }
 
+const CRED_DEF: &str = "WgWxqztrNooG92RXvxSTWv:3:CL:20:tag";
+
 #[test]
 fn bad_settings_are_refused_before_any_load() {
-    for (var, value, want) in [
-        ("ISSUER_HEADERS", "{not json", "ISSUER_HEADERS: not JSON"),
-        ("CRED_ATTR", "score=test", "CRED_ATTR: not JSON"),
-        ("ISSUER_URL", "127.0.0.1:8021", "ISSUER_URL: "),
-        ("PROOF_ATTR", "score,,name", "PROOF_ATTR: "),
+    let indy = ("CRED_FORMAT", "indy");
+    for (env, args, want) in [
+        (
+            vec![("ISSUER_HEADERS", "{not json")],
+            vec![],
+            "ISSUER_HEADERS: not JSON",
+        ),
+        (
+            vec![("CRED_ATTR", "score=test")],
+            vec![],
+            "CRED_ATTR: not JSON",
+        ),
+        (
+            vec![("ISSUER_URL", "127.0.0.1:8021")],
+            vec![],
+            "ISSUER_URL: ",
+        ),
+        (vec![("PROOF_ATTR", "score,,name")], vec![], "PROOF_ATTR: "),
+        (
+            vec![("CRED_FORMAT", "jwt")],
+            vec![],
+            "CRED_FORMAT: \"jwt\" is not",
+        ),
+        (vec![indy], vec![], "CRED_DEF: CRED_FORMAT=indy needs"),
+        (
+            vec![("CRED_DEF", CRED_DEF)],
+            vec![],
+            "CRED_DEF: applies to CRED_FORMAT=indy or anoncreds only",
+        ),
+        (
+            vec![indy, ("CRED_DEF", "20")],
+            vec![],
+            "CRED_DEF: \"20\" is not an Indy",
+        ),
+        (
+            vec![indy, ("CRED_DEF", CRED_DEF), ("SCHEMA", "score")],
+            vec![],
+            "SCHEMA: ",
+        ),
+        (
+            vec![
+                indy,
+                ("CRED_DEF", CRED_DEF),
+                ("CRED_ATTR", r#"{"a": {"b": 1}}"#),
+            ],
+            vec![],
+            "CRED_ATTR: the value of \"a\" is not a string",
+        ),
+        (
+            vec![indy, ("CRED_DEF", CRED_DEF)],
+            vec!["Verify"],
+            "CRED_FORMAT: Verify presents ld_proof",
+        ),
+        // The flags too.
+        (
+            vec![],
+            vec!["--cred-format", "anoncreds"],
+            "CRED_DEF: CRED_FORMAT=anoncreds needs",
+        ),
+        (
+            vec![],
+            vec!["--schema", "WgWxqztrNooG92RXvxSTWv:2:s:1.0"],
+            "SCHEMA: applies to",
+        ),
     ] {
         let mut cmd = example("issue");
-        cmd.env(var, value).args(["-t", "1s"]);
+        cmd.envs(env.iter().copied()).args(&args).args(["-t", "1s"]);
         let out = run_bounded(&mut cmd, Duration::from_secs(30));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(code(out.status), 2, "{var}: {err}");
-        assert!(err.contains(want), "{var}: {err}");
-        assert!(!err.contains("started a local"), "{var}: {err}");
-        assert!(!err.contains("panicked"), "{var}: {err}");
+        assert_eq!(code(out.status), 2, "{env:?} {args:?}: {err}");
+        assert!(err.contains(want), "{env:?} {args:?}: {err}");
+        assert!(!err.contains("started a local"), "{env:?}: {err}");
+        assert!(!err.contains("panicked"), "{env:?}: {err}");
     }
+}
+
+#[test]
+fn indy_offers_are_refused_by_an_issuer_without_a_ledger_and_counted() {
+    // The example's own issuer (no ledger): every offer refused with ACA-Py's reason, the
+    // failures counted (exit code 1), the run ended at its run time.
+    let (report, output, status) = run_issue_status(
+        &[
+            "-u",
+            "1",
+            "-r",
+            "1",
+            "--cred-format",
+            "indy",
+            "--cred-def",
+            CRED_DEF,
+        ],
+        &[(
+            "CRED_ATTR",
+            r#"[{"name": "score", "value": "test", "mime-type": "text/plain"}]"#,
+        )],
+    );
+    assert_eq!(status, 1, "{output}");
+    let offers = entry(&report, "POST", "/issue-credential-2.0/send-offer").expect("offers");
+    assert!(offers["requests"].as_u64().unwrap() >= 2, "{output}");
+    assert_eq!(offers["failures"], offers["requests"], "{output}");
+    let issued = entry(&report, "DIDCOMM", "issue_credential").expect("iterations");
+    assert_eq!(issued["failures"], offers["requests"], "{output}");
+    assert!(
+        report
+            .to_string()
+            .contains("Issuer has no operable cred def for proposal spec"),
+        "{output}"
+    );
 }

@@ -22,9 +22,11 @@ use serde_json::{json, Value};
 use swarm_core::{Recorder, UserContext};
 use swarm_http::{HttpClient, HttpClientBuilder, HttpError};
 
+mod offer;
 mod records;
 mod verifier;
 
+pub use offer::{CredAttr, CredDefOffer, CredFormat, CredentialSpec, OfferSpec, CRED_PREVIEW_TYPE};
 pub use records::{ConnectionRecord, CredExRecord, IssuerStatus, LdProofOffer, OobInvitation};
 pub use verifier::{DifPresentationRequest, PresExRecord, VERIFIABLE_CREDENTIAL_SCHEMA};
 
@@ -475,27 +477,22 @@ impl IssuerClient {
         }
     }
 
-    /// `POST /issue-credential-2.0/send-offer`: offer an ld_proof credential on the
-    /// connection, issued as soon as the holder's request comes unless the offer says
-    /// otherwise ([`LdProofOffer::auto_issue`]). With
-    /// `keep_record`, the exchange record stays once `done` (`auto_remove: false`), so that
+    /// `POST /issue-credential-2.0/send-offer`: offer a credential on the connection: an
+    /// ld_proof credential ([`LdProofOffer`]), or an indy/anoncreds one from a credential
+    /// definition ([`CredDefOffer`]: `filter.indy` or `filter.anoncreds` and a
+    /// `credential_preview`; an issuer without a ledger refuses it with HTTP 400 and its
+    /// reason). The issuer issues as soon as the holder's request comes unless the offer
+    /// says otherwise ([`OfferSpec::issues_on_request`]). With `keep_record`, the exchange
+    /// record stays once `done` (`auto_remove: false`), so that
     /// [`IssuerClient::credential_record`] can check it; else the issuer's own setting
     /// decides.
     pub async fn send_offer(
         &self,
         connection_id: &str,
-        offer: &LdProofOffer,
+        offer: &(impl OfferSpec + ?Sized),
         keep_record: bool,
     ) -> Result<CredExRecord, IssuerError> {
-        let mut body = json!({
-            "connection_id": connection_id,
-            "auto_issue": offer.auto_issue,
-            "comment": "swarm",
-            "filter": {"ld_proof": offer.detail()},
-        });
-        if keep_record {
-            body["auto_remove"] = Value::Bool(false);
-        }
+        let body = offer::send_offer_body(connection_id, offer, keep_record);
         self.call(
             swarm_http::Method::POST,
             "/issue-credential-2.0/send-offer",

@@ -17,8 +17,8 @@ mod issuer;
 /// [`crate::multitenant`]).
 pub use crate::multitenant::{MultitenantMediator, MultitenantSettings};
 pub use issuer::{
-    parse_cred_attr, parse_proof_attr, Issue, IssueMessage, IssuerSettings, Liveness,
-    MediatorIssue, MediatorIssueMessage, Verify, VerifySettings,
+    parse_cred_attr, parse_cred_attrs, parse_proof_attr, Issue, IssueMessage, IssuerSettings,
+    Liveness, MediatorIssue, MediatorIssueMessage, Verify, VerifySettings,
 };
 
 /// The kind under which DIDComm operations are recorded.

@@ -162,7 +162,7 @@ async fn an_offer_in_a_format_the_holder_does_not_take_is_refused_and_abandoned(
         );
         assert_eq!(
             err.to_string(),
-            "the offer's formats (aries/ld-proof-vc-detail@v1.0) are none this holder takes (indy)"
+            "offer in format aries/ld-proof-vc-detail@v1.0: this holder speaks indy only"
         );
         assert_eq!(holder.credentials_received(), 0);
         // The holder's problem report abandons the exchange on the issuer.

@@ -29,8 +29,12 @@ pub const MAX_STORED_CREDENTIALS: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CredentialError {
-    /// None of the offer's formats is one the holder takes.
-    #[error("the offer's formats ({offered}) are none this holder takes ({supported})")]
+    /// None of the offer's formats is one the holder takes. An indy or anoncreds offer to
+    /// the native holder (ld_proof only) says why it has no such format.
+    #[error(
+        "offer in format {offered}: this holder speaks {supported} only{}",
+        ledger_note(offered)
+    )]
     UnsupportedFormat {
         /// The offer's format identifiers, comma-separated.
         offered: String,
@@ -49,6 +53,15 @@ pub enum CredentialError {
     /// The issued credential is not the one requested.
     #[error("the credential does not match the request: {0}")]
     Mismatch(String),
+}
+
+/// Why the holder has no indy/anoncreds format, when the offer is in one of them.
+fn ledger_note(offered: &str) -> &'static str {
+    if offered.contains("hlindy/") || offered.contains("anoncreds/") {
+        " (indy/anoncreds credentials need a ledger and an anoncreds holder: not built here)"
+    } else {
+        ""
+    }
 }
 
 /// One credential format of issue-credential 2.0, as the holder speaks it.
@@ -221,6 +234,34 @@ fn abandon(thid: &str, why: &str) -> Value {
     report
 }
 
+/// The first of the offer's formats that one of `formats` takes, and its attachment id;
+/// none is a [`CredentialError::UnsupportedFormat`].
+fn choose_format<'f>(
+    offer: &CredentialOffer,
+    formats: &[&'f dyn CredentialFormat],
+) -> Result<(&'f dyn CredentialFormat, String), CredentialError> {
+    let chosen = offer.message["formats"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|f| {
+            let id = f["format"].as_str()?;
+            let handler = formats.iter().find(|h| h.takes(id))?;
+            Some((
+                *handler,
+                f["attach_id"].as_str().unwrap_or_default().to_owned(),
+            ))
+        });
+    chosen.ok_or_else(|| CredentialError::UnsupportedFormat {
+        offered: offer.formats().join(", "),
+        supported: formats
+            .iter()
+            .map(|h| h.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 fn is_issue_credential(t: &crate::MessageType, name: &str) -> bool {
     t.family() == "issue-credential" && t.major() == Some(2) && t.name() == name
 }
@@ -280,30 +321,13 @@ impl Agent {
             }
             .into());
         }
-        let chosen = offer.message["formats"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find_map(|f| {
-                let id = f["format"].as_str()?;
-                let handler = formats.iter().find(|h| h.takes(id))?;
-                Some((
-                    *handler,
-                    f["attach_id"].as_str().unwrap_or_default().to_owned(),
-                ))
-            });
-        let Some((handler, attach_id)) = chosen else {
-            let e = CredentialError::UnsupportedFormat {
-                offered: offered.join(", "),
-                supported: formats
-                    .iter()
-                    .map(|h| h.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            };
-            // Tell the issuer, as a holder does, so that it abandons the exchange.
-            self.send_via(via, abandon(&thid, &e.to_string())).await?;
-            return Err(e.into());
+        let (handler, attach_id) = match choose_format(offer, formats) {
+            Ok(chosen) => chosen,
+            Err(e) => {
+                // Tell the issuer, as a holder does, so that it abandons the exchange.
+                self.send_via(via, abandon(&thid, &e.to_string())).await?;
+                return Err(e.into());
+            }
         };
         let offer_detail =
             attachment(&offer.message, "offers~attach", &attach_id).ok_or_else(|| {
@@ -456,5 +480,48 @@ mod tests {
         assert!(LdProof.takes("aries/ld-proof-vc-detail@v1.0"));
         assert!(!LdProof.takes("hlindy/cred-abstract@v2.0"));
         assert!(!LdProof.takes("anoncreds/credential-offer@v1.0"));
+    }
+
+    /// An offer as ACA-Py sends one, in these formats.
+    fn offer_in(formats: &[&str]) -> CredentialOffer {
+        let formats: Vec<Value> = formats
+            .iter()
+            .enumerate()
+            .map(|(i, f)| json!({"attach_id": i.to_string(), "format": f}))
+            .collect();
+        CredentialOffer {
+            message: json!({"@type": OFFER_TYPE, "@id": "thread-1", "formats": formats}),
+        }
+    }
+
+    #[test]
+    fn an_indy_or_anoncreds_offer_is_refused_saying_why() {
+        for format in [
+            "hlindy/cred-abstract@v2.0",
+            "anoncreds/credential-offer@v1.0",
+        ] {
+            let Err(e) = choose_format(&offer_in(&[format]), &[&LdProof]) else {
+                panic!("{format} taken");
+            };
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "offer in format {format}: this holder speaks ld_proof only (indy/anoncreds \
+                     credentials need a ledger and an anoncreds holder: not built here)"
+                )
+            );
+        }
+        // An offer in both: the ld_proof attachment is chosen.
+        let both = offer_in(&["hlindy/cred-abstract@v2.0", "aries/ld-proof-vc-detail@v1.0"]);
+        let (handler, attach_id) = choose_format(&both, &[&LdProof]).unwrap();
+        assert_eq!((handler.name(), attach_id.as_str()), ("ld_proof", "1"));
+        // Another unknown format: no ledger note.
+        let Err(e) = choose_format(&offer_in(&["dif/other@v1.0"]), &[&LdProof]) else {
+            panic!("taken");
+        };
+        assert_eq!(
+            e.to_string(),
+            "offer in format dif/other@v1.0: this holder speaks ld_proof only"
+        );
     }
 }

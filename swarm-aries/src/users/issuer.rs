@@ -3,11 +3,9 @@
 //! messages from the issuer to holders, presentations verified by the issuer
 //! ([`Verify`]), and the issuer's liveness.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
 use swarm_core::prelude::*;
 use swarm_core::Sample;
 use tokio::sync::OnceCell;
@@ -16,160 +14,12 @@ use super::KIND;
 use crate::agent::{Agent, AgentOptions, AriesError, Connection};
 use crate::inbound::InboundListener;
 use crate::invitation::Invitation;
-use crate::issuer::{IssuerClient, IssuerConfig, IssuerError, LdProofOffer};
+use crate::issuer::{CredFormat, IssuerClient, IssuerError, LdProofOffer, OfferSpec};
 
+mod settings;
 mod verify;
+pub use settings::{parse_cred_attr, parse_cred_attrs, IssuerSettings};
 pub use verify::{parse_proof_attr, Verify, VerifySettings};
-
-/// Settings of the issuer users ([`Issue`], [`MediatorIssue`], [`IssueMessage`],
-/// [`MediatorIssueMessage`], [`Liveness`]), handed to the run with `Swarm::setting` or
-/// `App::setting`.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct IssuerSettings {
-    /// The issuer's admin API (`ISSUER_URL`, `ISSUER_HEADERS`).
-    pub issuer: IssuerConfig,
-    /// The issuer's DID for ld_proof credentials (`ISSUER_DID`); `None`: the first user
-    /// creates a `did:key` through the admin API (`POST /wallet/did/create`), once a run.
-    pub issuer_did: Option<String>,
-    /// The credential subject's attributes (`CRED_ATTR`).
-    pub attributes: Map<String, Value>,
-    /// The mediator's invitation (`MEDIATION_URL`), for [`MediatorIssue`] and
-    /// [`MediatorIssueMessage`].
-    pub mediation: Option<Invitation>,
-    /// Shortest wait between iterations (`LOCUST_MIN_WAIT`).
-    pub min_wait: Duration,
-    /// Longest wait between iterations (`LOCUST_MAX_WAIT`).
-    pub max_wait: Duration,
-    /// How long a holder waits for each message (offer, credential, basic message).
-    pub timeout: Duration,
-    /// Keep the issuer's exchange records once `done` (`"auto_remove": false`), e.g. to
-    /// check them afterwards; default off (the issuer's own setting decides).
-    pub keep_records: bool,
-    /// Where the holders' shared inbound listener binds ([`Issue`], [`IssueMessage`]);
-    /// default `127.0.0.1:0`. The issuer must be able to reach it.
-    pub inbound: SocketAddr,
-}
-
-impl IssuerSettings {
-    /// Settings for this issuer: a new `did:key` per run, `CRED_ATTR` `{"score": "test"}`,
-    /// 1 to 2 s between iterations, 30 s time-out.
-    pub fn new(issuer: IssuerConfig) -> Self {
-        let mut attributes = Map::new();
-        attributes.insert("score".to_owned(), Value::String("test".to_owned()));
-        IssuerSettings {
-            issuer,
-            issuer_did: None,
-            attributes,
-            mediation: None,
-            min_wait: Duration::from_secs(1),
-            max_wait: Duration::from_secs(2),
-            timeout: Duration::from_secs(30),
-            keep_records: false,
-            inbound: SocketAddr::from(([127, 0, 0, 1], 0)),
-        }
-    }
-
-    /// Set the mediator's invitation.
-    #[must_use]
-    pub fn mediation(mut self, invitation: Invitation) -> Self {
-        self.mediation = Some(invitation);
-        self
-    }
-
-    /// Set the credential subject's attributes.
-    #[must_use]
-    pub fn attributes(mut self, attributes: Map<String, Value>) -> Self {
-        self.attributes = attributes;
-        self
-    }
-
-    /// Set the issuer's DID.
-    #[must_use]
-    pub fn issuer_did(mut self, did: impl Into<String>) -> Self {
-        self.issuer_did = Some(did.into());
-        self
-    }
-
-    /// Set the wait between iterations.
-    #[must_use]
-    pub fn wait(mut self, min: Duration, max: Duration) -> Self {
-        self.min_wait = min;
-        self.max_wait = max;
-        self
-    }
-
-    /// Set the holders' time-out.
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Keep (or not) the issuer's exchange records once `done`.
-    #[must_use]
-    pub fn keep_records(mut self, keep: bool) -> Self {
-        self.keep_records = keep;
-        self
-    }
-
-    /// Set where the shared inbound listener binds.
-    #[must_use]
-    pub fn inbound(mut self, addr: SocketAddr) -> Self {
-        self.inbound = addr;
-        self
-    }
-
-    fn wait_time(&self) -> Wait {
-        Wait::between(self.min_wait, self.max_wait)
-    }
-}
-
-/// Parses `CRED_ATTR`: the credential preview's attribute list as the Aries load tests
-/// write it (`[{"name": "score", "value": "test", "mime-type": "text/plain"}]`), or a JSON
-/// object of names to values (`{"score": "test"}`). With ld_proof they become the
-/// credential subject's attributes. Anything else is an [`IssuerError::Setting`] naming
-/// `CRED_ATTR`.
-pub fn parse_cred_attr(text: &str) -> Result<Map<String, Value>, IssuerError> {
-    let bad = |reason: String| IssuerError::Setting {
-        setting: "CRED_ATTR",
-        reason,
-    };
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        bad(format!(
-            "not JSON ({e}): expected [{{\"name\": \"score\", \"value\": \"test\"}}] or {{\"score\": \"test\"}}"
-        ))
-    })?;
-    let map = match value {
-        Value::Object(m) => m,
-        Value::Array(items) => {
-            let mut m = Map::new();
-            for (i, item) in items.into_iter().enumerate() {
-                let name = item["name"]
-                    .as_str()
-                    .ok_or_else(|| bad(format!("attribute {i} has no \"name\" string")))?;
-                let value = item
-                    .get("value")
-                    .cloned()
-                    .ok_or_else(|| bad(format!("attribute {name:?} has no \"value\"")))?;
-                m.insert(name.to_owned(), value);
-            }
-            m
-        }
-        _ => {
-            return Err(bad(
-                "expected a list of {\"name\", \"value\"} or an object of names to values"
-                    .to_owned(),
-            ))
-        }
-    };
-    if map.contains_key("id") {
-        return Err(bad(
-            "\"id\" is the holder's DID, filled in by the holder; choose another name".to_owned(),
-        ));
-    }
-    Ok(map)
-}
 
 fn settings(ctx: &UserContext) -> Result<Arc<IssuerSettings>, TaskError> {
     ctx.setting::<IssuerSettings>().ok_or_else(|| {
@@ -356,11 +206,22 @@ impl IssuerUser {
         self.holder.as_mut()
     }
 
-    /// One credential, offer to ack, recorded as `DIDCOMM issue_credential`.
+    /// One credential, offer to ack, recorded as `DIDCOMM issue_credential`: an ld_proof
+    /// offer signed by the run's issuer DID, or an indy/anoncreds one from `CRED_DEF`
+    /// (which the native holder, speaking ld_proof only, refuses: a counted failure).
     async fn issue(&mut self, ctx: &UserContext) -> TaskResult {
         let s = self.settings.clone();
-        let did = issuer_did(ctx, &s, &self.client).await?;
-        let offer = LdProofOffer::new(did, s.attributes.clone());
+        // indy/anoncreds: from the credential definition; ld_proof: signed by the run's DID.
+        let offer: Box<dyn OfferSpec> = match s
+            .cred_def_offer()
+            .map_err(|e| TaskError::new(e.to_string()))?
+        {
+            Some(offer) => Box::new(offer),
+            None => {
+                let did = issuer_did(ctx, &s, &self.client).await?;
+                Box::new(LdProofOffer::new(did, s.attributes.clone()))
+            }
+        };
         let client = self.client.clone();
         let Some(holder) = self.holder(ctx).await else {
             return Ok(());
@@ -368,8 +229,12 @@ impl IssuerUser {
         let t0 = Instant::now();
         let outcome: Result<(), IssueFailure> = async {
             client
-                .send_offer(&holder.connection_id, &offer, s.keep_records)
-                .await?;
+                .send_offer(&holder.connection_id, offer.as_ref(), s.keep_records)
+                .await
+                .map_err(|source| IssueFailure::Offer {
+                    format: s.credential.format,
+                    source,
+                })?;
             let received = holder.agent.receive_offer().await?;
             holder
                 .agent
@@ -453,6 +318,25 @@ enum IssueFailure {
     /// The verifier did not verify a presentation ([`Verify`]).
     #[error("{0}")]
     Verification(String),
+    /// The issuer refused to make the offer (`send-offer`).
+    #[error("{source}{}", offer_note(*.format, .source))]
+    Offer {
+        format: CredFormat,
+        source: IssuerError,
+    },
+}
+
+/// What a refused offer's failure adds to the issuer's answer: ACA-Py 1.7.0 answers an
+/// anoncreds offer with a bare HTTP 500 when its wallet is not `askar-anoncreds` (its log
+/// says "AnonCreds interface requires AskarAnonCreds or KanonAnonCreds profile").
+fn offer_note(format: CredFormat, source: &IssuerError) -> &'static str {
+    match (format, source) {
+        (CredFormat::AnonCreds, IssuerError::Status { status: 500, .. }) => {
+            " (CRED_FORMAT=anoncreds: an ACA-Py issuer answers 500 when its wallet is not \
+             askar-anoncreds)"
+        }
+        _ => "",
+    }
 }
 
 macro_rules! issuer_user {
@@ -501,7 +385,11 @@ issuer_user!(
     /// (`POST /issue-credential-2.0/send-offer`), the holder receives the offer, requests,
     /// checks and stores the credential and acks it; offer to ack is the recorded latency
     /// (`DIDCOMM issue_credential`). A time-out or a broken transport drops the holder,
-    /// and the next task onboards a new one (`DIDCOMM reconnect`).
+    /// and the next task onboards a new one (`DIDCOMM reconnect`). With
+    /// `CRED_FORMAT=indy` or `anoncreds` ([`IssuerSettings::credential`]) the offer is one
+    /// from the credential definition `CRED_DEF` instead; an issuer without a ledger
+    /// refuses it and the holder (ld_proof only) would refuse it too: either way a counted
+    /// failure saying why, and the holder is kept.
     Issue,
     mediated = false,
     task = "issue",

@@ -32,7 +32,13 @@ impl Peer {
     /// [`START_TIMEOUT_SECS`] unless `PEER_TIMEOUT` is given, and a start that fails is
     /// retried once, with the first attempt's output shown.
     pub fn start_with(name: &str, env: &[(&str, &str)]) -> Peer {
-        let first = match start_once(name, env) {
+        Peer::start_with_args(name, env, &[])
+    }
+
+    /// [`Peer::start_with`] with arguments after the name (for the ACA-Py peers, flags
+    /// added to its command line, e.g. `--wallet-type askar-anoncreds`).
+    pub fn start_with_args(name: &str, env: &[(&str, &str)], args: &[&str]) -> Peer {
+        let first = match start_once(name, env, args) {
             Ok(peer) => return peer,
             Err(e) => e,
         };
@@ -43,7 +49,7 @@ impl Peer {
             format!("peer {name} did not start; retrying once. The first attempt said:\n{first}\n")
                 .as_bytes(),
         );
-        start_once(name, env).unwrap_or_else(|second| {
+        start_once(name, env, args).unwrap_or_else(|second| {
             panic!(
                 "peer {name} did not start twice (run `peers/install {name}`):\n\
                  first attempt:\n{first}\nsecond attempt:\n{second}"
@@ -67,11 +73,11 @@ pub const START_SLOTS: usize = 2;
 pub const START_TIMEOUT_SECS: u64 = 90;
 
 /// One `peers/start` run, inside a start slot: the peer, or what went wrong.
-fn start_once(name: &str, env: &[(&str, &str)]) -> Result<Peer, String> {
+fn start_once(name: &str, env: &[(&str, &str)], args: &[&str]) -> Result<Peer, String> {
     let root = repo_root();
     let _slot = StartSlot::acquire(&root);
     let mut cmd = Command::new(root.join("peers/start"));
-    cmd.arg(name).current_dir(&root);
+    cmd.arg(name).args(args).current_dir(&root);
     if std::env::var_os("PEER_TIMEOUT").is_none() && !env.iter().any(|(k, _)| *k == "PEER_TIMEOUT")
     {
         cmd.env("PEER_TIMEOUT", START_TIMEOUT_SECS.to_string());

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use swarm_core::prelude::*;
 
 use super::{IssueFailure, IssuerError, IssuerUser};
-use crate::issuer::DifPresentationRequest;
+use crate::issuer::{CredFormat, DifPresentationRequest};
 
 /// Settings of [`Verify`] beyond the [`IssuerSettings`](super::IssuerSettings) it shares
 /// with the issuer users; optional (without them, every `CRED_ATTR` attribute is asked
@@ -99,7 +99,8 @@ fn request(ctx: &UserContext, user: &IssuerUser) -> DifPresentationRequest {
 /// format) is a counted failure naming why, and the verifier gets a problem report; a
 /// presentation the verifier does not verify is a counted failure with its state. A
 /// time-out or a broken transport drops the holder; the next task onboards a new one
-/// (`DIDCOMM reconnect`) and has a credential issued again.
+/// (`DIDCOMM reconnect`) and has a credential issued again. ld_proof only: with another
+/// `CRED_FORMAT` the user does not start.
 pub struct Verify(IssuerUser);
 
 impl std::fmt::Debug for Verify {
@@ -111,6 +112,13 @@ impl std::fmt::Debug for Verify {
 #[async_trait]
 impl User for Verify {
     async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+        let format = super::settings(ctx)?.credential.format;
+        if format != CredFormat::LdProof {
+            return Err(TaskError::new(format!(
+                "CRED_FORMAT={format}: Verify presents ld_proof credentials only \
+                 (indy/anoncreds proofs need a ledger and an anoncreds holder)"
+            )));
+        }
         let mut user = IssuerUser::start(ctx, false).await?;
         user.issue(ctx).await?;
         Ok(Verify(user))
