@@ -48,6 +48,16 @@ bench_cleanup() {
     exit "$rc"
 }
 
+# Run this script, and every helper it starts from now on (the awk and sleep of each
+# poll, ten times a second in wait_bounded), on CPU LIST only: a fork and exec on the
+# core of the tool being measured takes it away for a millisecond or two, which shows
+# as start lateness in the open model. Tools started with their own `taskset -c` keep
+# theirs. A no-op without taskset.
+bench_pin_self() { # bench_pin_self LIST
+    command -v taskset >/dev/null 2>&1 || return 0
+    taskset -p -c "$1" "$$" >/dev/null || log "warning: could not pin the script to CPU $1"
+}
+
 # Start a command in the background (env and taskset exec it, so $! is the tool itself),
 # remember its PID for the trap and in LAST_PID.
 spawn() { # spawn LOGFILE CMD...

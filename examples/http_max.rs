@@ -1,5 +1,9 @@
 //! The throughput benchmark's scenario: GET `/` with no wait at all.
 //!
+//! `HTTP_MAX_PATH` names another path to GET (`/status`, say: the open model's benchmark
+//! asks nginx for a response it makes without opening a file, so that nginx is not the
+//! limit of the rate).
+//!
 //! With a feeder named `rows` (`--feed rows=users.csv:unique`, columns `user,password`),
 //! each request first draws a row: `benches/feeder.sh` measures what a draw costs.
 //!
@@ -21,6 +25,8 @@ struct MaxUser {
     http: HttpClient,
     /// Whether the run has a `rows` feeder to draw from.
     feed: bool,
+    /// The path to GET.
+    path: String,
 }
 
 #[async_trait]
@@ -31,9 +37,16 @@ impl User for MaxUser {
             Err(FeedError::Unknown { .. }) => false,
             Err(e) => return Err(e.into()),
         };
+        let path = std::env::var("HTTP_MAX_PATH").unwrap_or_else(|_| "/".to_owned());
+        if !path.starts_with('/') {
+            return Err(TaskError::new(format!(
+                "HTTP_MAX_PATH must start with '/', got {path:?}"
+            )));
+        }
         Ok(MaxUser {
             http: HttpClient::new(ctx)?,
             feed,
+            path,
         })
     }
 
@@ -48,7 +61,7 @@ impl MaxUser {
             let row = ctx.feed::<Row>("rows")?;
             std::hint::black_box((&row.user, &row.password));
         }
-        self.http.get("/").send().await?;
+        self.http.get(&self.path).send().await?;
         Ok(())
     }
 }
