@@ -76,3 +76,46 @@ fn a_bad_headers_file_is_refused_before_any_load() {
     assert_eq!(status, 2, "{err}");
     assert!(err.contains("cannot read /nonexistent/t.jsonl"), "{err}");
 }
+
+#[test]
+fn a_feeder_that_runs_out_with_end_run_is_named_in_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tenants.jsonl");
+    std::fs::write(
+        &path,
+        "{\"X-Api-Key\": \"tenant-a-key\"}\n{\"X-Api-Key\": \"tenant-b-key\"}\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.json");
+    // Four users, two rows, one per user: the third user to start ends the run.
+    let feed = format!("headers={}:per-user:end-run", path.display());
+    let (status, out, err) = liveness(&[
+        "-u",
+        "4",
+        "-r",
+        "10",
+        "-t",
+        "60s",
+        "--only-summary",
+        "--feed",
+        &feed,
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("feeders out of rows: headers"),
+        "exit {status}\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(v["stop_reason"], "feed_exhausted", "{v}");
+    assert_eq!(
+        v["exhausted_feeders"],
+        serde_json::json!(["headers"]),
+        "{v}"
+    );
+    assert!(
+        v["duration_secs"].as_f64().unwrap() < 30.0,
+        "ended long before its run time: {v}"
+    );
+}

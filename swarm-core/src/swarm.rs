@@ -435,6 +435,7 @@ impl Swarm {
             info,
             thresholds,
             baseline,
+            feeds,
         } = self.prepare()?;
         // Every log line of the run carries its id, which the reports show too.
         let span = tracing::info_span!("run", run_id = %info.run_id);
@@ -482,6 +483,7 @@ impl Swarm {
                     .with_thresholds(&thresholds)
                     .with_baseline(baseline.as_ref());
                     report.hook_errors = hook_errors;
+                    report.exhausted_feeders = feeds.ran_out();
                     tracing::info!(
                         requests = report.requests(),
                         failures = report.failures(),

@@ -156,6 +156,10 @@ async fn sequential_rows_come_in_file_order_and_recycle() {
     let want: Vec<u64> = (0..ids.len() as u64).map(|i| i % 5).collect();
     assert_eq!(ids, want, "in file order, then again from the first");
     assert_eq!(report.failures(), 0, "{report}");
+    assert!(
+        report.exhausted_feeders.is_empty(),
+        "recycling never runs out"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -173,6 +177,11 @@ async fn unique_rows_go_to_one_user_each_and_stop_users_when_out() {
     assert_eq!(d.stops.load(Ordering::SeqCst), 200);
     assert_eq!(report.failures(), 0, "{report}");
     assert_eq!(report.reason, StopReason::RunTime);
+    assert_eq!(
+        report.exhausted_feeders,
+        ["accounts"],
+        "named in the report"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -228,6 +237,15 @@ async fn end_run_ends_the_run_with_its_reason() {
     assert!(
         report.to_string().contains("a feeder ran out of rows"),
         "the console report says why: {report}"
+    );
+    assert_eq!(
+        report.exhausted_feeders,
+        ["accounts"],
+        "which feeder ran out"
+    );
+    assert!(
+        report.to_string().contains("feeders out of rows: accounts"),
+        "the console report names it: {report}"
     );
     let ids: BTreeSet<u64> = rows(&d).iter().map(|r| r.1).collect();
     assert_eq!(

@@ -27,6 +27,8 @@ struct RunFeed {
     next: AtomicU64,
     /// Whether the run was already asked to end (logged once).
     ended: AtomicBool,
+    /// Whether a draw found no row left (with stop-user or end-run).
+    ran_out: AtomicBool,
 }
 
 /// The feeders of one run, shared by its users (put in the run's scope).
@@ -98,6 +100,7 @@ impl FeedSet {
                     len,
                     next: AtomicU64::new(0),
                     ended: AtomicBool::new(false),
+                    ran_out: AtomicBool::new(false),
                 },
             );
         }
@@ -110,6 +113,18 @@ impl FeedSet {
     /// Whether the run has no feeder.
     pub(crate) fn is_empty(&self) -> bool {
         self.feeds.is_empty()
+    }
+
+    /// The feeders that ran out of rows (with stop-user or end-run), by name.
+    pub(crate) fn ran_out(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .feeds
+            .iter()
+            .filter(|(_, f)| f.ran_out.load(Ordering::Relaxed))
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
     }
 
     /// Where `end-run` sends its stop.
@@ -143,8 +158,17 @@ impl FeedSet {
         let j = match f.len {
             Some(n) if j >= n => match f.on_exhausted {
                 OnExhausted::Recycle => j % n,
-                OnExhausted::StopUser => return Err(Drawn::Exhausted),
+                OnExhausted::StopUser => {
+                    if !f.ran_out.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            feeder = name,
+                            "the feeder ran out of rows: each user that draws from it now stops"
+                        );
+                    }
+                    return Err(Drawn::Exhausted);
+                }
                 OnExhausted::EndRun => {
+                    f.ran_out.store(true, Ordering::Relaxed);
                     self.end_run(name, f);
                     return Err(Drawn::Exhausted);
                 }

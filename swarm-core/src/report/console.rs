@@ -206,6 +206,13 @@ pub(crate) fn summary(report: &Report) -> String {
         snap.total_rps(),
         report.reason
     );
+    if !report.exhausted_feeders.is_empty() {
+        let _ = writeln!(
+            out,
+            "feeders out of rows: {}",
+            report.exhausted_feeders.join(", ")
+        );
+    }
     out
 }
 

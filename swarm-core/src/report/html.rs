@@ -50,7 +50,12 @@ pub(crate) fn to_html(report: &Report) -> String {
     let outcome = if report.in_progress {
         "the run goes on: these are its numbers so far".to_owned()
     } else {
-        format!("exit code {}; ended: {}", report.exit_code(), report.reason)
+        let mut s = format!("exit code {}; ended: {}", report.exit_code(), report.reason);
+        if !report.exhausted_feeders.is_empty() {
+            s.push_str("; feeders out of rows: ");
+            s.push_str(&report.exhausted_feeders.join(", "));
+        }
+        s
     };
     let _ = writeln!(
         out,

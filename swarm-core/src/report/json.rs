@@ -75,6 +75,7 @@ pub(crate) fn to_json(report: &Report) -> Value {
         "run": report.info,
         "thresholds": report.thresholds,
         "hook_errors": report.hook_errors,
+        "exhausted_feeders": report.exhausted_feeders,
         "baseline": report.comparison,
         "total": entry_json(&snap.aggregated(), d),
         "entries": snap.entries.iter().map(|e| entry_json(e, d)).collect::<Vec<_>>(),

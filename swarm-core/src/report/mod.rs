@@ -95,6 +95,9 @@ pub struct Report {
     pub hook_errors: Vec<String>,
     /// This run against the baseline (`--baseline`), when one was given.
     pub comparison: Option<Comparison>,
+    /// The feeders that ran out of rows during the run (with `stop-user` or `end-run`),
+    /// by name.
+    pub exhausted_feeders: Vec<String>,
     pub(crate) exit_code_on_error: u8,
     /// The numbers of a run that goes on (see [`Report::in_progress`]).
     pub(crate) in_progress: bool,
@@ -114,6 +117,7 @@ impl Report {
             thresholds: Vec::new(),
             hook_errors: Vec::new(),
             comparison: None,
+            exhausted_feeders: Vec::new(),
             exit_code_on_error,
             in_progress: false,
         }

@@ -352,7 +352,8 @@ pub enum StopReason {
     ShapeDone,
     /// A threshold with abort-on-fail failed.
     ThresholdAbort,
-    /// A feeder ran out of rows and its policy is `end-run` (its name is in the log).
+    /// A feeder ran out of rows and its policy is `end-run` (the report's
+    /// `exhausted_feeders` names it).
     FeedExhausted,
 }
 

@@ -104,6 +104,7 @@ impl Swarm {
             info,
             thresholds,
             baseline,
+            feeds,
         })
     }
 }
@@ -117,4 +118,6 @@ pub(super) struct Prepared {
     /// With their baseline limits resolved.
     pub(super) thresholds: Vec<Threshold>,
     pub(super) baseline: Option<crate::report::Baseline>,
+    /// The run's feeders: the report names those that ran out.
+    pub(super) feeds: Arc<FeedSet>,
 }
