@@ -25,9 +25,8 @@ struct RunFeed {
     len: Option<u64>,
     /// The next draw of the sequential and unique modes.
     next: AtomicU64,
-    /// Whether the run was already asked to end (logged once).
-    ended: AtomicBool,
-    /// Whether a draw found no row left (with stop-user or end-run).
+    /// Whether a draw found no row left (with stop-user or end-run): logged, and with
+    /// end-run the run asked to end, once.
     ran_out: AtomicBool,
 }
 
@@ -99,7 +98,6 @@ impl FeedSet {
                     step,
                     len,
                     next: AtomicU64::new(0),
-                    ended: AtomicBool::new(false),
                     ran_out: AtomicBool::new(false),
                 },
             );
@@ -168,8 +166,9 @@ impl FeedSet {
                     return Err(Drawn::Exhausted);
                 }
                 OnExhausted::EndRun => {
-                    f.ran_out.store(true, Ordering::Relaxed);
-                    self.end_run(name, f);
+                    if !f.ran_out.swap(true, Ordering::Relaxed) {
+                        self.end_run(name);
+                    }
                     return Err(Drawn::Exhausted);
                 }
             },
@@ -180,11 +179,8 @@ impl FeedSet {
             .map_err(Drawn::Error)
     }
 
-    /// Ask the runner to end the run (once).
-    fn end_run(&self, name: &str, f: &RunFeed) {
-        if f.ended.swap(true, Ordering::Relaxed) {
-            return;
-        }
+    /// Ask the runner to end the run.
+    fn end_run(&self, name: &str) {
         tracing::warn!(feeder = name, "the feeder ran out of rows: ending the run");
         if let Some(tx) = self.stop.get().and_then(WeakUnboundedSender::upgrade) {
             let _ = tx.send(Command::End(StopReason::FeedExhausted));
