@@ -23,15 +23,21 @@ fn liveness(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-#[test]
-fn a_headers_file_per_user_runs() {
-    let dir = tempfile::tempdir().unwrap();
+/// A headers file with two tenants' keys, one JSON object a line.
+fn two_tenants(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let path = dir.path().join("tenants.jsonl");
     std::fs::write(
         &path,
         "{\"X-Api-Key\": \"tenant-a-key\"}\n{\"X-Api-Key\": \"tenant-b-key\"}\n",
     )
     .unwrap();
+    path
+}
+
+#[test]
+fn a_headers_file_per_user_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = two_tenants(&dir);
     let feed = format!("headers={}:per-user:recycle", path.display());
     let (status, out, err) = liveness(&[
         "-u",
@@ -80,12 +86,7 @@ fn a_bad_headers_file_is_refused_before_any_load() {
 #[test]
 fn a_feeder_that_runs_out_with_end_run_is_named_in_the_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tenants.jsonl");
-    std::fs::write(
-        &path,
-        "{\"X-Api-Key\": \"tenant-a-key\"}\n{\"X-Api-Key\": \"tenant-b-key\"}\n",
-    )
-    .unwrap();
+    let path = two_tenants(&dir);
     let report = dir.path().join("report.json");
     // Four users, two rows, one per user: the third user to start ends the run.
     let feed = format!("headers={}:per-user:end-run", path.display());
