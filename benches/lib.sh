@@ -73,9 +73,9 @@ nap() { sleep "$1" & PIDS+=("$!"); wait "$!" || true; }
 # Resident memory of PID in kB (0 when it is gone).
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# CPU time (user + system) of PID in clock ticks, or nothing when it is gone. The fields
-# are counted after the command name, which may hold spaces.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || true; }
+# CPU time (user + system) of PID in clock ticks, or nothing when it is gone (see
+# ticks_of).
+cpu_ticks() { if ticks_of "$1"; then echo "$TICKS"; fi; }
 
 # As cpu_ticks, but 0 when the process is gone (for sums).
 cpu_ticks_or0() { local t; t=$(cpu_ticks "$1"); echo "${t:-0}"; }
