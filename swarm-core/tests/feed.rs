@@ -17,10 +17,11 @@ struct Account {
     password: String,
 }
 
-/// What the users drew: (user id, row id), and how many users stopped.
+/// What the users drew: (user id, row id), and how many users started and stopped.
 #[derive(Default)]
 struct Drawn {
     rows: Mutex<Vec<(u64, u64)>>,
+    starts: AtomicU32,
     stops: AtomicU32,
 }
 
@@ -33,7 +34,8 @@ struct Drawer;
 
 #[async_trait]
 impl User for Drawer {
-    async fn on_start(_ctx: &mut UserContext) -> Result<Self, TaskError> {
+    async fn on_start(ctx: &mut UserContext) -> Result<Self, TaskError> {
+        drawn(ctx).starts.fetch_add(1, Ordering::SeqCst);
         Ok(Drawer)
     }
     fn tasks() -> Tasks<Self> {
@@ -182,6 +184,50 @@ async fn unique_rows_go_to_one_user_each_and_stop_users_when_out() {
         ["accounts"],
         "named in the report"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn users_a_feeder_stopped_no_longer_count_and_a_new_target_replaces_them() {
+    // 10 users, then 20 from 5 s; the 20 rows are gone at the second draw of each user.
+    let feed = Feed::rows("accounts", accounts(0..20)).mode(FeedMode::Unique);
+    let shape = swarm_core::parse_shape("steps:users=10,every=5s,max=20,time=10s").unwrap();
+    let (report, d) = drawers(10, 60, feed, |s| s.shape(shape)).await;
+    assert_eq!(report.reason, StopReason::ShapeDone);
+    let users: Vec<u32> = report.snapshot.history.iter().map(|r| r.users).collect();
+    // Seconds 1-4 (the last row is the run's end, always 0): out of rows by the
+    // third draw, the 10 users have left.
+    assert_eq!(
+        users.get(2..4),
+        Some(&[0, 0][..]),
+        "users per second: {users:?}"
+    );
+    // At 5 s the new target starts 20 users (not 10 more on top of the 10 that left),
+    // as a Locust worker does at its next spawn; each finds no row and stops too.
+    assert_eq!(
+        d.starts.load(Ordering::SeqCst),
+        30,
+        "users per second: {users:?}"
+    );
+    assert_eq!(d.stops.load(Ordering::SeqCst), 30);
+    assert_eq!(rows(&d).len(), 20, "each row once");
+    assert_eq!(report.failures(), 0, "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn open_model_iterations_past_the_rows_end_at_once_on_the_same_users() {
+    // 10 iterations a second for 10 s on a pool of 2 (at most 5); 20 rows, one per
+    // iteration. A pool user is not stopped by the feeder (a new one would pay its
+    // on_start for nothing): the schedule keeps its rate, the later iterations end at
+    // once, and the pool does not grow.
+    let feed = Feed::rows("accounts", accounts(0..20)).mode(FeedMode::Unique);
+    let (report, d) = drawers(2, 10, feed, |s| s.arrival_rate(10.0).pool(2, 5)).await;
+    let sched = report.snapshot.schedule.clone().unwrap();
+    assert_eq!(rows(&d).len(), 20, "each row once");
+    assert_eq!((sched.iterations, sched.dropped), (100, 0), "{report}");
+    assert_eq!(d.starts.load(Ordering::SeqCst), 2, "{report}");
+    assert_eq!(d.stops.load(Ordering::SeqCst), 2, "{report}");
+    assert_eq!(report.failures(), 0, "{report}");
+    assert_eq!(report.exhausted_feeders, ["accounts"]);
 }
 
 #[tokio::test(start_paused = true)]

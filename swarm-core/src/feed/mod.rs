@@ -285,8 +285,10 @@ enum Source {
 /// | `per-user` | user N gets row N, every time it draws | `stop-user`, `end-run`, `recycle` (user N gets row N mod rows) |
 ///
 /// `stop-user`: the draw returns [`FeedError::Exhausted`]; return it from the task or
-/// `on_start` (`?`) and the user stops cleanly (`on_stop` runs, nothing is counted as a
-/// failure); the run goes on with the others. In the open model (arrival rates) the pool
+/// `on_start` (`?`) and the user stops cleanly at once (`on_stop` runs, nothing is
+/// counted as a failure); the run goes on with the others. It no longer counts as
+/// running, and (as after Locust's `StopUser`) the ramp replaces it only when the user
+/// count is set again (a shape's next step, a command). In the open model (arrival rates) the pool
 /// user is not stopped: its iterations end at once. `end-run`: the same, and the run ends
 /// with the stop reason `feed_exhausted` in the report (`stop_reason` in the JSON
 /// report), the feeder's name in the log.

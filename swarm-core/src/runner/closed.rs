@@ -29,6 +29,7 @@ impl Runner {
         );
         for (t, n) in self.types.iter_mut().zip(targets) {
             t.target = n;
+            t.left = 0;
         }
         self.target = users;
         self.restart_ramp(spawn_rate, immediate);
@@ -39,6 +40,7 @@ impl Runner {
         let mut total = 0u32;
         for t in &mut self.types {
             t.target = counts.get(t.name).copied().unwrap_or(0);
+            t.left = 0;
             total = total.saturating_add(t.target);
         }
         for name in counts.keys() {
@@ -98,7 +100,7 @@ impl Runner {
     }
 
     pub(super) fn needs_change(&self) -> bool {
-        self.open.is_none() && self.types.iter().any(|t| t.running != t.target)
+        self.open.is_none() && self.types.iter().any(|t| t.counted() != t.target)
     }
 
     pub(super) fn next_step_at(&self) -> Instant {
@@ -128,8 +130,8 @@ impl Runner {
             .types
             .iter()
             .enumerate()
-            .filter(|(_, t)| t.running > t.target)
-            .max_by_key(|(_, t)| t.running - t.target)
+            .filter(|(_, t)| t.running > 0 && t.counted() > t.target)
+            .max_by_key(|(_, t)| t.counted() - t.target)
             .map(|(i, _)| i);
         if let Some(kind) = shrink {
             if let Some(pos) = self.slots.iter().rposition(|s| s.kind == kind) {
@@ -150,10 +152,10 @@ impl Runner {
         self.types
             .iter()
             .enumerate()
-            .filter(|(_, t)| t.running < t.target)
+            .filter(|(_, t)| t.counted() < t.target)
             .max_by(|(_, a), (_, b)| {
-                let fa = f64::from(a.target - a.running) / f64::from(a.target);
-                let fb = f64::from(b.target - b.running) / f64::from(b.target);
+                let fa = f64::from(a.target - a.counted()) / f64::from(a.target);
+                let fb = f64::from(b.target - b.counted()) / f64::from(b.target);
                 (a.fixed.is_some().cmp(&b.fixed.is_some()))
                     .then(fa.total_cmp(&fb))
                     .then(std::cmp::Ordering::Greater)

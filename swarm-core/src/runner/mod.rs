@@ -90,6 +90,14 @@ pub(crate) struct RunOutcome {
     pub(crate) reason: StopReason,
 }
 
+impl TypeState {
+    /// The users the ramp counts towards the target: those running and those that left
+    /// by themselves.
+    fn counted(&self) -> u32 {
+        self.running.saturating_add(self.left)
+    }
+}
+
 struct Slot {
     kind: usize,
     stop: CancellationToken,
@@ -109,6 +117,9 @@ struct TypeState {
     fixed: Option<u32>,
     target: u32,
     running: u32,
+    /// Users that ended by themselves (a feeder ran out) since the last target: they no
+    /// longer run, and are not replaced until a new target (as Locust's `StopUser`).
+    left: u32,
     spawned_total: u64,
 }
 
@@ -167,6 +178,7 @@ impl Runner {
                     fixed: spec.fixed_count,
                     target: 0,
                     running: 0,
+                    left: 0,
                     spawned_total: 0,
                 });
             }
@@ -510,9 +522,34 @@ impl Runner {
                         return StopReason::ThresholdAbort;
                     }
                 }
-                Some(_) = self.join.join_next(), if !self.join.is_empty() => {}
+                Some(done) = self.join.join_next_with_id(), if !self.join.is_empty() => {
+                    self.user_ended(match &done {
+                        Ok((id, ())) => *id,
+                        Err(e) => e.id(),
+                    });
+                }
             }
             self.publish();
+        }
+    }
+
+    /// A user's task ended. One the runner had not stopped ended by itself (a feeder ran
+    /// out in its task or its `on_start`): in the closed model it no longer counts as
+    /// running, and the ramp does not replace it until the next target. Pool users of the
+    /// open model keep their slot (the pool's numbering), and their iterations go to others.
+    fn user_ended(&mut self, id: tokio::task::Id) {
+        if self.open.is_some() {
+            return;
+        }
+        if let Some(pos) = self.slots.iter().rposition(|s| s.abort.id() == id) {
+            let slot = self.slots.remove(pos);
+            let t = &mut self.types[slot.kind];
+            // Going down to a lower target, its leaving is one step down; otherwise it
+            // keeps its place in the target.
+            if t.counted() <= t.target {
+                t.left += 1;
+            }
+            t.running -= 1;
         }
     }
 

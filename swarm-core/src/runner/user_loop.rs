@@ -88,6 +88,10 @@ pub(crate) async fn run_user<U: User>(
             Guarded::Panicked(msg) => report_panic(&ctx, task.name(), &msg, t0),
             Guarded::Killed => break,
         }
+        if ctx.feeds.stopped() {
+            // Out of rows: stop now, not after the wait.
+            break;
+        }
         let pause = user.wait_time().next(t0.elapsed(), &mut ctx.rng);
         if pause.is_zero() {
             // Let other users run even when a task never really waits.
