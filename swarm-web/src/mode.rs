@@ -196,6 +196,8 @@ async fn run(mut ctx: ModeContext) -> Result<u8, Failure> {
         .flatten()
         .is_some();
     let (users, spawn_rate) = (ctx.config().users, ctx.config().spawn_rate);
+    // The downloads of a run in progress compare with the baseline, as its end report.
+    ctx.load_baseline().map_err(Failure::Core)?;
     let ctl = Controller::new(ctx, host);
     let web_handle = axum_server::Handle::new();
     let local = web.local_addr().map_or(addr, |a| a.to_string());

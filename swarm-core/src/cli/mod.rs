@@ -178,6 +178,7 @@ impl App {
             matches: matches.clone(),
             default_host: self.default_host,
             settings,
+            resolved: None,
         };
         block_on_runtime(mode.run(ctx))
     }

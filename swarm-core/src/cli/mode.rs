@@ -6,10 +6,12 @@ use url::Url;
 
 use super::{HostFn, SwarmFn};
 use crate::config::Config;
+use crate::error::ConfigError;
 use crate::error::Error;
-use crate::report::{Report, RunInfo};
+use crate::report::{Baseline, Report, RunInfo};
 use crate::runner::{RunnerHandle, StopReason};
 use crate::stats::Snapshot;
+use crate::threshold::Threshold;
 use crate::Swarm;
 
 /// Another way to run a scenario binary, plugged into [`App`](super::App) with
@@ -35,6 +37,9 @@ pub struct ModeContext {
     pub(super) matches: clap::ArgMatches,
     pub(super) default_host: Option<HostFn>,
     pub(super) settings: Vec<SwarmFn>,
+    /// The thresholds with their baseline values filled in, and the baseline, once
+    /// [`ModeContext::load_baseline`] has read it.
+    pub(super) resolved: Option<(Vec<Threshold>, Option<Baseline>)>,
 }
 
 impl std::fmt::Debug for ModeContext {
@@ -116,6 +121,38 @@ impl ModeContext {
         })
     }
 
+    /// Read `--baseline` (when given) and fill in the thresholds relative to it, as a
+    /// local run does before any load: later [`ModeContext::report_of`] reports compare
+    /// with the baseline, and [`ModeContext::thresholds`] gives the resolved thresholds.
+    /// A mode that writes reports (a master) calls it once at its start; an unreadable
+    /// baseline or a relative threshold without one is an error naming it.
+    pub fn load_baseline(&mut self) -> Result<(), Error> {
+        let baseline = self
+            .config
+            .baseline
+            .as_ref()
+            .map(Baseline::load)
+            .transpose()?;
+        let thresholds = self
+            .config
+            .thresholds
+            .iter()
+            .map(|t| t.resolve(baseline.as_ref().map(|b| &b.snapshot)))
+            .collect::<Result<Vec<Threshold>, _>>()
+            .map_err(ConfigError::from)?;
+        self.resolved = Some((thresholds, baseline));
+        Ok(())
+    }
+
+    /// The run's thresholds: resolved against the baseline after
+    /// [`ModeContext::load_baseline`], as configured before.
+    pub fn thresholds(&self) -> &[Threshold] {
+        match &self.resolved {
+            Some((t, _)) => t,
+            None => &self.config.thresholds,
+        }
+    }
+
     /// A report of statistics taken while a run goes on (a web UI's downloads), with
     /// this configuration's settings and its thresholds evaluated on them. Its stop
     /// reason reads [`StopReason::Stopped`]: the run is not over, and the caller says so.
@@ -131,6 +168,7 @@ impl ModeContext {
             run_id: String::new(),
         };
         Report::new(snapshot, StopReason::Stopped, info, c.exit_code_on_error)
-            .with_thresholds(&c.thresholds)
+            .with_thresholds(self.thresholds())
+            .with_baseline(self.resolved.as_ref().and_then(|(_, b)| b.as_ref()))
     }
 }

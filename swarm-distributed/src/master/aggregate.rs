@@ -93,6 +93,11 @@ impl Aggregate {
             .or_default() += 1;
     }
 
+    /// Whether `worker` has reported since the start (or the last reset).
+    pub(crate) fn has_reported(&self, worker: &str) -> bool {
+        self.per_worker.contains_key(worker)
+    }
+
     /// What `worker` reported so far.
     pub(crate) fn reported(&self, worker: &str) -> Reported {
         self.per_worker.get(worker).copied().unwrap_or_default()

@@ -43,6 +43,7 @@ impl Master {
             }
             WorkerMessage::Stats(report) => {
                 self.agg.add(&identity, &report);
+                self.last_stats_at = epoch_now();
                 if let Some(w) = self.workers.get_mut(&identity) {
                     if w.active() {
                         w.info.user_classes_count = report.user_classes_count.clone();

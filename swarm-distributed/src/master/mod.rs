@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use swarm_core::cli::ModeContext;
 use swarm_core::report::exit_code;
-use swarm_core::{ReportFiles, StopReason};
+use swarm_core::{BuiltinShape, LoadShape, ReportFiles, StopReason, Threshold};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval};
 
@@ -116,9 +116,24 @@ struct Master {
     ctx: Arc<std::sync::Mutex<ModeContext>>,
     /// The user types dispatched.
     types: Vec<String>,
-    /// The run starts by itself (headless, or `-u` given); otherwise a start command
-    /// starts it, and a stop or the run time leaves the master up for the next.
+    /// The run starts by itself (headless, `-u` or `--shape` given); otherwise a start
+    /// command starts it, and a stop or the run time leaves the master up for the next.
     autostart: bool,
+    /// The load shape (`--shape`) that sets the users of the first run, once a second,
+    /// until a command sets them or the run stops; it ends the test.
+    shape: Option<BuiltinShape>,
+    /// The shape still sets the users (no command has).
+    shape_steers: bool,
+    /// The shape's last target (users, spawn rate).
+    shape_last: Option<(u32, f64)>,
+    /// When the run began, for the shape's clock and `--threshold-grace`.
+    run_began: Instant,
+    /// When the shape and the aborting thresholds are looked at next.
+    check_at: Option<Instant>,
+    /// The thresholds that end the run when they fail (`--threshold-abort`).
+    abort_on: Vec<Threshold>,
+    /// When the last `stats` report came (epoch s).
+    last_stats_at: f64,
 }
 
 /// How often a progress line is printed.
@@ -130,9 +145,17 @@ pub(crate) async fn run(
     options: MasterOptions,
     handle: MasterHandle,
 ) -> Result<u8, swarm_core::Error> {
+    let mut ctx = ctx;
     let config = ctx.config().clone();
+    refuse_open_model(&config)?;
+    ctx.load_baseline()?;
+    let abort_on = if config.threshold_abort {
+        ctx.thresholds().to_vec()
+    } else {
+        Vec::new()
+    };
     let classes = user_classes(&ctx);
-    let autostart = !handle.steered() || users_given(&ctx);
+    let autostart = !handle.steered() || users_given(&ctx) || config.shape.is_some();
     let ctx = Arc::new(std::sync::Mutex::new(ctx));
     let server = Server::bind(
         &options.bind_host,
@@ -207,6 +230,13 @@ pub(crate) async fn run(
         autostart,
         ctx: Arc::clone(&ctx),
         types: classes.iter().map(|c| c.name.clone()).collect(),
+        shape: config.shape.clone(),
+        shape_steers: true,
+        shape_last: None,
+        run_began: Instant::now(),
+        check_at: None,
+        abort_on,
+        last_stats_at: 0.0,
     };
     let outcome = m.test(&options, &config, &classes).await;
     m.handle.close();
@@ -232,6 +262,33 @@ pub(crate) async fn run(
         eprintln!("wrote {}", path.display());
     }
     Ok(report.exit_code())
+}
+
+/// The open model's flags, refused with a master: Locust's protocol sends each worker
+/// user counts, not arrival rates.
+fn refuse_open_model(config: &swarm_core::Config) -> Result<(), swarm_core::Error> {
+    let given = if let Some(rate) = config.arrival_rate {
+        Some(("--arrival-rate", rate.to_string()))
+    } else {
+        config
+            .arrival_stages
+            .as_ref()
+            .map(|s| ("--arrival-stages", s.clone()))
+    };
+    match given {
+        None => Ok(()),
+        Some((option, value)) => Err(swarm_core::Error::Config(
+            swarm_core::ConfigError::InvalidValue {
+                option: option.to_owned(),
+                value,
+                reason: "a master sends its workers user counts (Locust's protocol), not \
+                         arrival rates: run the open model in one process, or give the \
+                         master -u/-r or --shape"
+                    .to_owned(),
+                file: None,
+            },
+        )),
+    }
 }
 
 /// `-u` is on the command line.
@@ -297,9 +354,23 @@ impl Master {
                     });
                 }
             }
+            let (users, spawn_rate) = match self.shape.as_mut() {
+                None => (u64::from(config.users), config.spawn_rate),
+                Some(shape) => match shape.tick(Duration::ZERO, 0) {
+                    None => {
+                        eprintln!("master: the load shape ends before it starts");
+                        self.finish(options, config, true).await;
+                        return Ok((StopReason::ShapeDone, self.run_start));
+                    }
+                    Some(t) => {
+                        self.shape_last = Some((t.users, t.spawn_rate));
+                        (u64::from(t.users), t.spawn_rate)
+                    }
+                },
+            };
             let run = Start {
-                users: u64::from(config.users),
-                spawn_rate: config.spawn_rate,
+                users,
+                spawn_rate,
                 host: host_string(config),
                 run_time: config.run_time,
             };
@@ -334,7 +405,7 @@ impl Master {
                     }
                 }
                 Woke::Done | Woke::Deadline => {
-                    if let Some(reason) = self.advance().await {
+                    if let Some(reason) = self.advance(classes).await {
                         break reason;
                     }
                 }

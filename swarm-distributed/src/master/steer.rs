@@ -8,6 +8,9 @@ use swarm_core::Snapshot;
 /// The answer to a stop; the main loop then stops the workers.
 pub(super) const STOPPING: &str = "Test stopped";
 
+/// How often a run's shape and aborting thresholds are looked at (as a local run's).
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// A run to start (or the new users of the one running).
 #[derive(Debug, Clone)]
 pub(super) struct Start {
@@ -43,17 +46,17 @@ impl Stage {
 
 impl Master {
     /// When the main loop must look at the run again: the next step, the end of the
-    /// settling, the run time.
+    /// settling, the run time, the shape and the aborting thresholds.
     pub(super) fn next_wake(&self) -> Option<Instant> {
         let stage = match &self.stage {
             Stage::Ramping { next, .. } => Some(*next),
             Stage::Settling { until, .. } => Some(*until),
             Stage::Idle | Stage::Running => None,
         };
-        match (stage, self.run_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [stage, self.run_deadline, self.check_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Something the main loop must act on without a timer: the workers reported every
@@ -67,7 +70,7 @@ impl Master {
     }
 
     /// Act on the run's timers and conditions; why the test ends, if it does.
-    pub(super) async fn advance(&mut self) -> Option<StopReason> {
+    pub(super) async fn advance(&mut self, classes: &[UserClass]) -> Option<StopReason> {
         if !self.stage.active() {
             return None;
         }
@@ -90,6 +93,15 @@ impl Master {
             self.stopped_at = Some(epoch_now());
             self.handle.update(|s| s.phase = MasterPhase::Stopped);
             return None;
+        }
+        if self.check_at.is_some_and(|t| now >= t) {
+            self.check_at = Some(now + CHECK_EVERY);
+            if let Some(reason) = self.check(classes).await {
+                return Some(reason);
+            }
+            if !self.stage.active() {
+                return None;
+            }
         }
         match &self.stage {
             Stage::Ramping { next, .. } if now >= *next => self.step().await,
@@ -117,6 +129,64 @@ impl Master {
             _ => {}
         }
         None
+    }
+
+    /// Once a second in a run: end it when an aborting threshold fails (after the grace)
+    /// or the shape is done; otherwise take the shape's new target, as Locust's master
+    /// does with a `LoadTestShape`. The thresholds are checked once every worker has
+    /// reported, on the statistics as of the last report: the workers report every 3 s,
+    /// and a rate over the time since would read low (0 before the first report).
+    async fn check(&mut self, classes: &[UserClass]) -> Option<StopReason> {
+        let elapsed = self.run_began.elapsed();
+        let users = u32::try_from(self.reported_users()).unwrap_or(u32::MAX);
+        let all_reported = || {
+            let ids = self.active_ids();
+            !ids.is_empty() && ids.iter().all(|id| self.agg.has_reported(id))
+        };
+        if !self.abort_on.is_empty() && elapsed >= self.config.threshold_grace && all_reported() {
+            let end = self.last_stats_at.max(self.run_start);
+            let snap = self.agg.snapshot(self.run_start, end, users);
+            if let Some(failed) = self
+                .abort_on
+                .iter()
+                .map(|t| t.evaluate(&snap))
+                .find(|r| !r.passed)
+            {
+                eprintln!("master: threshold failed ({failed}): stopping the test");
+                return self.end_run(StopReason::ThresholdAbort).await;
+            }
+        }
+        let target = self.shape.as_mut().map(|s| s.tick(elapsed, users));
+        match target {
+            None => None,
+            Some(None) => {
+                eprintln!("master: the load shape is done: stopping the test");
+                self.end_run(StopReason::ShapeDone).await
+            }
+            Some(Some(t)) => {
+                if self.shape_steers && self.shape_last != Some((t.users, t.spawn_rate)) {
+                    self.shape_last = Some((t.users, t.spawn_rate));
+                    let run = Start {
+                        users: u64::from(t.users),
+                        spawn_rate: t.spawn_rate,
+                        host: None,
+                        run_time: None,
+                    };
+                    self.begin(&run, classes).await;
+                }
+                None
+            }
+        }
+    }
+
+    /// The run ends for `reason`: the test with it when the master started by itself,
+    /// else the run alone (the master waits for the next start); `Stopped` when a signal
+    /// came meanwhile.
+    async fn end_run(&mut self, reason: StopReason) -> Option<StopReason> {
+        if self.autostart {
+            return Some(reason);
+        }
+        self.stop_run().await.then_some(StopReason::Stopped)
     }
 
     /// Send the ramp's next step; on the last, go settling.
@@ -187,6 +257,9 @@ impl Master {
             self.publish();
             self.publish_snapshot();
             self.run_deadline = run.run_time.map(|t| Instant::now() + t);
+            self.run_began = Instant::now();
+            self.check_at = (self.shape.is_some() || !self.abort_on.is_empty())
+                .then(|| self.run_began + CHECK_EVERY);
             if run.host.is_some() {
                 self.host.clone_from(&run.host);
             }
@@ -199,7 +272,9 @@ impl Master {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .report_of(snap, types.clone());
                 report.info.users = u32::try_from(users).unwrap_or(u32::MAX);
-                report.info.spawn_rate = rate;
+                if rate.is_finite() {
+                    report.info.spawn_rate = rate;
+                }
                 if host.is_some() {
                     report.info.host.clone_from(&host);
                 }
@@ -286,6 +361,8 @@ impl Master {
                     host,
                     run_time,
                 };
+                // A command sets the users for the rest of the run (as in a local run).
+                self.shape_steers = false;
                 self.begin(&run, classes).await;
                 Ok(if on {
                     "Users changed"
@@ -311,6 +388,9 @@ impl Master {
         self.handle.update(|s| s.phase = MasterPhase::Stopping);
         self.stage = Stage::Idle;
         self.run_deadline = None;
+        self.check_at = None;
+        // A shape runs once: a later start takes the users it is given.
+        self.shape = None;
         self.stopped_at = Some(epoch_now());
         let stopping = self.active_ids();
         for id in &stopping {
