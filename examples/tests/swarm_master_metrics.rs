@@ -13,16 +13,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::locust::{demo, locustfile, serial, Peer, LIMIT};
-use common::{example, repo_root, wait_bounded};
+use common::{example, free_port, repo_root, wait_bounded};
 use serde_json::Value;
 
 /// The names `dist_odd_names.py` gives its requests.
 const NAMES: [&str; 3] = ["say \"hi\"", "C:\\load\\test\\", "first line\nsecond line"];
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// A child killed by PID when dropped (a failed test leaves no master behind).
 struct Kill(Option<Child>);

@@ -14,13 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::locust::{demo, locustfile, serial, swarm_worker, Peer, LIMIT};
-use common::{example, wait_bounded};
+use common::{example, free_port, wait_bounded};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// One HTTP/1.1 request on loopback (a form body for POST): the status, the head and
 /// the body.

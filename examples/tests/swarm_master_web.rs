@@ -13,13 +13,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::locust::{demo, serial, swarm_worker, LIMIT};
-use common::{example, wait_bounded};
+use common::{example, free_port, wait_bounded};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// One HTTP/1.1 request to the web UI on loopback: the status and the body.
 fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval};
 
 mod aggregate;
+mod config;
 mod dispatch;
 mod handle;
 mod messages;
@@ -32,15 +33,14 @@ pub use handle::{
 pub use server::MasterError;
 
 use aggregate::Aggregate;
+use config::{host_string, parsed_options, refuse_open_model, user_classes, users_given};
 use dispatch::{Dispatcher, UserClass};
 use handle::{Command, Reporter};
 use server::{Incoming, Server};
 use steer::{Stage, Start, STOPPING};
 
 use crate::heartbeat::{WorkerState, HEARTBEAT_INTERVAL};
-use crate::proto::{
-    Ack, MasterMessage, MasterSpawningComplete, ProtoError, Spawn, Value, WorkerMessage,
-};
+use crate::proto::{Ack, MasterMessage, MasterSpawningComplete, ProtoError, Spawn, WorkerMessage};
 use crate::session::epoch_now;
 
 /// Locust's `HEARTBEAT_LIVENESS`: missed heartbeat ticks before a worker is missing.
@@ -262,57 +262,6 @@ pub(crate) async fn run(
         eprintln!("wrote {}", path.display());
     }
     Ok(report.exit_code())
-}
-
-/// The open model's flags, refused with a master: Locust's protocol sends each worker
-/// user counts, not arrival rates.
-fn refuse_open_model(config: &swarm_core::Config) -> Result<(), swarm_core::Error> {
-    let given = if let Some(rate) = config.arrival_rate {
-        Some(("--arrival-rate", rate.to_string()))
-    } else {
-        config
-            .arrival_stages
-            .as_ref()
-            .map(|s| ("--arrival-stages", s.clone()))
-    };
-    match given {
-        None => Ok(()),
-        Some((option, value)) => Err(swarm_core::Error::Config(
-            swarm_core::ConfigError::InvalidValue {
-                option: option.to_owned(),
-                value,
-                reason: "a master sends its workers user counts (Locust's protocol), not \
-                         arrival rates: run the open model in one process, or give the \
-                         master -u/-r or --shape"
-                    .to_owned(),
-                file: None,
-            },
-        )),
-    }
-}
-
-/// `-u` is on the command line.
-fn users_given(ctx: &ModeContext) -> bool {
-    ctx.matches()
-        .try_get_one::<u32>("users")
-        .ok()
-        .flatten()
-        .is_some()
-}
-
-/// The user classes the master dispatches: the binary's user types (those named on
-/// the command line, or all), with their weights and fixed counts.
-fn user_classes(ctx: &ModeContext) -> Vec<UserClass> {
-    let names = ctx.user_types();
-    swarm_core::registered()
-        .into_iter()
-        .filter(|r| names.iter().any(|n| n == r.name()))
-        .map(|r| UserClass {
-            name: r.name().to_owned(),
-            weight: r.weight(),
-            fixed_count: r.fixed_count(),
-        })
-        .collect()
 }
 
 impl Master {
@@ -592,33 +541,6 @@ impl Master {
             s.target_users = target;
         });
     }
-}
-
-/// The master's options a worker reads from `spawn` (Locust's workers copy
-/// `expect_workers`, `tags` and `exclude_tags`).
-fn parsed_options(config: &swarm_core::Config, expected: usize, host: Option<&str>) -> Value {
-    let tags = |t: &[String]| {
-        if t.is_empty() {
-            Value::Nil
-        } else {
-            Value::Array(t.iter().map(|s| Value::from(s.as_str())).collect())
-        }
-    };
-    Value::Map(vec![
-        (Value::from("expect_workers"), Value::from(expected as u64)),
-        (Value::from("tags"), tags(&config.tags)),
-        (Value::from("exclude_tags"), tags(&config.exclude_tags)),
-        (Value::from("host"), host.map_or(Value::Nil, Value::from)),
-    ])
-}
-
-/// The host as Locust's `-H` gives it: no trailing `/` (Python's users append the path,
-/// `http://h:1` + `/index.html`; `http://h:1/` would make it `//index.html`).
-fn host_string(config: &swarm_core::Config) -> Option<String> {
-    config
-        .host
-        .as_ref()
-        .map(|h| h.as_str().trim_end_matches('/').to_owned())
 }
 
 fn format_counts(counts: &BTreeMap<String, u64>) -> String {
